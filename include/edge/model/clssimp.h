@@ -1,0 +1,28 @@
+// The `clssimp` multi-label head of the EDGE / JointEnergy reference:
+// global average pool -> Linear(D, hidden) -> BatchNorm1d -> ReLU -> Linear(hidden, C).
+// Parameter names (way1.0, way1.1, cls) match the reference's state_dict.
+#pragma once
+
+#include <torch/nn.h>
+
+namespace edge::model {
+
+class ClsSimpImpl : public torch::nn::Module {
+ public:
+  ClsSimpImpl(int64_t in_features, int64_t hidden, int64_t num_classes);
+  // Feature map [B, D, H, W] (or pooled [B, D]) -> logits [B, C].
+  torch::Tensor forward(const torch::Tensor& feature_map);
+  // Pooled penultimate feature [B, D].
+  static torch::Tensor pool(const torch::Tensor& feature_map);
+  // The head's hidden feature (after ReLU) [B, hidden] from a pooled feature.
+  torch::Tensor hidden(const torch::Tensor& pooled);
+  // Logits from the hidden feature.
+  torch::Tensor classify(const torch::Tensor& hidden);
+
+ private:
+  torch::nn::Sequential way1{nullptr};
+  torch::nn::Linear cls{nullptr};
+};
+TORCH_MODULE(ClsSimp);
+
+}  // namespace edge::model

@@ -1,0 +1,48 @@
+// The resolved configuration of a training run: everything needed to rebuild the data
+// and the model, written as config.json into the run directory.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "edge/data/fashion_lt.h"
+#include "edge/model/multilabel_net.h"
+
+namespace edge::train {
+
+struct TrainConfig {
+  std::string dataset = "fashion-lt";
+  data::FashionLtOptions data;
+  model::ModelConfig model;
+
+  std::string score = "joint";  // training mode: normal (BCE) | joint (EDGE)
+  double alpha = 1.0;           // --alpha: OE confidence weight
+  double energy_beta = 0.1;     // --energy_beta: energy-gap weight beta
+  int64_t k = 32;               // --k: bottom-k ID samples
+  double m = 0.0;               // --m: margin
+  int64_t start_epoch = 6;      // --start_epoch: warm-up tau (beta = 0 before it)
+  int64_t n_epoch = 12;
+  int64_t batch_size = 128;
+  int64_t oe_batch_size = 128;
+  double l_rate = 0.1;
+  std::string opt = "sgd";      // sgd (nesterov, momentum cycled by one-cycle) | adam
+  double weight_decay = 1e-4;
+  double pct_start = 0.2;
+  bool hflip = true;            // random horizontal flip of ID and OE training images
+  uint64_t seed = 2024;
+  int64_t threads = 0;          // 0 = all cores
+  int64_t eval_batch_size = 500;
+
+  // Throws UsageError naming the flag for an invalid value.
+  void validate() const;
+};
+
+void to_json(nlohmann::json& j, const TrainConfig& c);
+void from_json(const nlohmann::json& j, TrainConfig& c);
+
+// Reads RUN_DIR/config.json; throws DataError naming the file if missing or malformed.
+TrainConfig load_run_config(const std::filesystem::path& run_dir);
+
+}  // namespace edge::train

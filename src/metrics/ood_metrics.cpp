@@ -1,0 +1,228 @@
+#include "edge/metrics/ood_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace edge::metrics {
+namespace {
+
+// Copies `v`, validates it, and sorts it in descending order.
+std::vector<double> sorted_descending(ScoreView v, const char* what) {
+  if (v.size == 0 || v.data == nullptr) {
+    throw std::invalid_argument(std::string("edge::metrics: the ") + what +
+                                " score set is empty; OOD metrics need at least one ID and "
+                                "one OOD score");
+  }
+  std::vector<double> out(v.data, v.data + v.size);
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    if (!std::isfinite(out[k])) {
+      throw std::invalid_argument(std::string("edge::metrics: ") + what + " score #" +
+                                  std::to_string(k) + " is not finite (NaN or infinity)");
+    }
+  }
+  std::sort(out.begin(), out.end(), std::greater<double>());
+  return out;
+}
+
+void check_level(double level, const char* name) {
+  if (!(level > 0.0 && level <= 1.0)) {
+    throw std::invalid_argument(std::string("edge::metrics: ") + name +
+                                " must lie in (0, 1], got " + std::to_string(level));
+  }
+}
+
+struct SweepResult {
+  double auroc = 0.0;
+  double aupr_in = 0.0;
+  double aupr_out = 0.0;
+  FprAtRecall nearest;  // EDGE reference rule (ID positive)
+  FprAtRecall ood_pos;  // OpenOOD rule (OOD positive, negated scores)
+};
+
+// One merge sweep over the distinct score values of the two descending-sorted sets.
+//
+// At the group of score v (a ID and b OOD samples equal to v), with tps/fps the cumulative
+// ID/OOD counts of scores >= v (ID positive) the OOD-positive view of the same threshold
+// (scores <= v, i.e. -score >= -v) has tps_out = N - fps_before and fps_out = P - tps_before.
+SweepResult sweep(const std::vector<double>& id, const std::vector<double>& ood,
+                  double recall_level, double tpr_level, bool drop_intermediate) {
+  const std::size_t n_id = id.size();
+  const std::size_t n_ood = ood.size();
+  const double P = static_cast<double>(n_id);
+  const double N = static_cast<double>(n_ood);
+
+  SweepResult r;
+  std::uint64_t tps = 0, fps = 0;
+  // 2 * (area under the ROC curve) * P * N; exact (bounded by 2PN).
+  std::uint64_t auc2 = 0;
+  double ap_in = 0.0, ap_out = 0.0;
+
+  bool full_recall_seen = false;
+  double best_dist = std::numeric_limits<double>::infinity();
+
+  std::size_t prev_a = 0, prev_b = 0;
+  bool first_group = true;
+
+  std::size_t i = 0, j = 0;
+  while (i < n_id || j < n_ood) {
+    double v;
+    if (i < n_id && j < n_ood) {
+      v = id[i] > ood[j] ? id[i] : ood[j];
+    } else {
+      v = i < n_id ? id[i] : ood[j];
+    }
+    std::size_t a = 0, b = 0;
+    while (i < n_id && id[i] == v) {
+      ++i;
+      ++a;
+    }
+    while (j < n_ood && ood[j] == v) {
+      ++j;
+      ++b;
+    }
+    const bool last_group = (i == n_id && j == n_ood);
+
+    const std::uint64_t tps_before = tps, fps_before = fps;
+    tps += a;
+    fps += b;
+
+    // AUROC (trapezoid over ROC points, ID positive).
+    auc2 += static_cast<std::uint64_t>(b) * (tps_before + tps);
+
+    // AUPR-In: (R_k - R_{k-1}) * P_k, recall steps by a / P.
+    if (a > 0) {
+      ap_in += static_cast<double>(a) *
+               (static_cast<double>(tps) / static_cast<double>(tps + fps));
+    }
+    // AUPR-Out: OOD positive on negated scores; this group is a threshold point there too.
+    if (b > 0) {
+      const double tps_out = static_cast<double>(n_ood - fps_before);
+      const double fps_out = static_cast<double>(n_id - tps_before);
+      ap_out += static_cast<double>(b) * (tps_out / (tps_out + fps_out));
+    }
+
+    // EDGE reference rule: forward order is increasing recall, so "first minimum in
+    // decreasing-recall order" is the LAST minimum (<=) up to the first full-recall point.
+    if (!full_recall_seen) {
+      const double recall = static_cast<double>(tps) / P;
+      const double dist = std::fabs(recall - recall_level);
+      if (dist <= best_dist) {
+        best_dist = dist;
+        r.nearest.fpr = static_cast<double>(fps) / N;
+        r.nearest.threshold = v;
+      }
+      if (tps == n_id) full_recall_seen = true;
+    }
+
+    // OpenOOD rule. sklearn orders points by increasing original score; a point survives
+    // drop_intermediate iff it is an end point or its group counts differ from those of the
+    // group just above it (second differences of the cumulative counts). TPR decreases along
+    // this sweep, so the answer is the last kept point with TPR >= level.
+    const bool kept = !drop_intermediate || first_group || last_group || a != prev_a ||
+                      b != prev_b;
+    if (kept) {
+      const double tpr = static_cast<double>(n_ood - fps_before) / N;
+      if (tpr >= tpr_level) {
+        r.ood_pos.fpr = static_cast<double>(n_id - tps_before) / P;
+        r.ood_pos.threshold = v;
+      }
+    }
+
+    prev_a = a;
+    prev_b = b;
+    first_group = false;
+  }
+
+  // The lowest-score point has TPR 1 and is always kept, so for tpr_level <= 1 a point exists.
+  r.auroc = static_cast<double>(auc2) / (2.0 * P * N);
+  r.aupr_in = ap_in / P;
+  r.aupr_out = ap_out / N;
+  return r;
+}
+
+SweepResult run(ScoreView id_scores, ScoreView ood_scores, double recall_level,
+                double tpr_level, bool drop_intermediate) {
+  check_level(recall_level, "recall_level");
+  check_level(tpr_level, "tpr level");
+  const std::vector<double> id = sorted_descending(id_scores, "ID");
+  const std::vector<double> ood = sorted_descending(ood_scores, "OOD");
+  return sweep(id, ood, recall_level, tpr_level, drop_intermediate);
+}
+
+}  // namespace
+
+double auroc(ScoreView id_scores, ScoreView ood_scores) {
+  return run(id_scores, ood_scores, 0.95, 0.95, true).auroc;
+}
+double auroc(const std::vector<double>& id_scores, const std::vector<double>& ood_scores) {
+  return auroc(ScoreView(id_scores), ScoreView(ood_scores));
+}
+
+double aupr_in(ScoreView id_scores, ScoreView ood_scores) {
+  return run(id_scores, ood_scores, 0.95, 0.95, true).aupr_in;
+}
+double aupr_in(const std::vector<double>& id_scores, const std::vector<double>& ood_scores) {
+  return aupr_in(ScoreView(id_scores), ScoreView(ood_scores));
+}
+
+double aupr_out(ScoreView id_scores, ScoreView ood_scores) {
+  return run(id_scores, ood_scores, 0.95, 0.95, true).aupr_out;
+}
+double aupr_out(const std::vector<double>& id_scores, const std::vector<double>& ood_scores) {
+  return aupr_out(ScoreView(id_scores), ScoreView(ood_scores));
+}
+
+FprAtRecall fpr_at_recall_nearest(ScoreView id_scores, ScoreView ood_scores,
+                                  double recall_level) {
+  return run(id_scores, ood_scores, recall_level, 0.95, true).nearest;
+}
+FprAtRecall fpr_at_recall_nearest(const std::vector<double>& id_scores,
+                                  const std::vector<double>& ood_scores, double recall_level) {
+  return fpr_at_recall_nearest(ScoreView(id_scores), ScoreView(ood_scores), recall_level);
+}
+
+FprAtRecall fpr_at_tpr_ood_positive(ScoreView id_scores, ScoreView ood_scores, double tpr,
+                                    bool drop_intermediate) {
+  return run(id_scores, ood_scores, 0.95, tpr, drop_intermediate).ood_pos;
+}
+FprAtRecall fpr_at_tpr_ood_positive(const std::vector<double>& id_scores,
+                                    const std::vector<double>& ood_scores, double tpr,
+                                    bool drop_intermediate) {
+  return fpr_at_tpr_ood_positive(ScoreView(id_scores), ScoreView(ood_scores), tpr,
+                                 drop_intermediate);
+}
+
+OodMetrics compute_ood_metrics(ScoreView id_scores, ScoreView ood_scores, FprConvention conv) {
+  const SweepResult s = run(id_scores, ood_scores, 0.95, 0.95, true);
+  OodMetrics m;
+  m.auroc = s.auroc;
+  m.aupr_in = s.aupr_in;
+  m.aupr_out = s.aupr_out;
+  m.convention = conv;
+  const FprAtRecall& f = conv == FprConvention::OodPositive ? s.ood_pos : s.nearest;
+  m.fpr95 = f.fpr;
+  m.threshold = f.threshold;
+  return m;
+}
+OodMetrics compute_ood_metrics(const std::vector<double>& id_scores,
+                               const std::vector<double>& ood_scores, FprConvention conv) {
+  return compute_ood_metrics(ScoreView(id_scores), ScoreView(ood_scores), conv);
+}
+
+std::string to_string(FprConvention conv) {
+  switch (conv) {
+    case FprConvention::IdPositiveNearest:
+      return "FPR95: ID positive, nearest-0.95 recall point (EDGE/JointEnergy reference rule)";
+    case FprConvention::OodPositive:
+      return "FPR95: OOD positive on negated scores, first sklearn roc_curve point with "
+             "TPR >= 0.95 (OpenOOD rule)";
+  }
+  return "FPR95: unknown convention";
+}
+
+}  // namespace edge::metrics

@@ -1,0 +1,47 @@
+#include "edge/train/losses.h"
+
+#include <fmt/format.h>
+#include <torch/nn/functional/loss.h>
+
+#include "edge/common/error.h"
+
+namespace edge::train {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor joint_energy(const torch::Tensor& logits) {
+  TORCH_CHECK(logits.dim() == 2, "joint_energy: expected logits [B, C], got ", logits.sizes());
+  return torch::softplus(logits).sum(1);
+}
+
+LossTerms bce_loss(const torch::Tensor& logits_in, const torch::Tensor& targets) {
+  TORCH_CHECK(logits_in.dim() == 2 && logits_in.sizes() == targets.sizes(),
+              "bce_loss: expected logits and targets of the same [B, C] shape, got ",
+              logits_in.sizes(), " and ", targets.sizes());
+  LossTerms t;
+  t.bce = F::binary_cross_entropy_with_logits(logits_in, targets.to(logits_in.scalar_type()));
+  t.total = t.bce;
+  return t;
+}
+
+LossTerms edge_loss(const torch::Tensor& logits_in, const torch::Tensor& targets,
+                    const torch::Tensor& logits_oe, const EdgeLossParams& p) {
+  const int64_t b_in = logits_in.size(0);
+  if (p.k < 1 || p.k > b_in)
+    throw UsageError(fmt::format("--k: bottom-k must be between 1 and the ID batch size {}, got {}",
+                                 b_in, p.k));
+  TORCH_CHECK(logits_oe.dim() == 2 && logits_oe.size(0) >= 1 && logits_oe.size(1) == logits_in.size(1),
+              "edge_loss: expected OE logits [B_oe >= 1, ", logits_in.size(1), "], got ", logits_oe.sizes());
+  LossTerms t = bce_loss(logits_in, targets);
+  // -log(1 - sigmoid(z)) == softplus(z), computed without overflow.
+  t.conf = torch::softplus(logits_oe).mean();
+  const torch::Tensor e_in = joint_energy(logits_in);
+  const torch::Tensor e_oe = joint_energy(logits_oe);
+  // Bottom-k ID energies; topk keeps the autograd path to the selected samples.
+  const torch::Tensor tail = std::get<0>(torch::topk(e_in, p.k, /*dim=*/0, /*largest=*/false));
+  t.gap = torch::relu(e_oe.unsqueeze(1) - tail.unsqueeze(0) + p.margin).mean();
+  t.total = t.bce + p.alpha * t.conf + p.beta * t.gap;
+  return t;
+}
+
+}  // namespace edge::train

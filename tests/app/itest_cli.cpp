@@ -1,0 +1,120 @@
+// The CLI driven in-process (edge::app::cli_main), including its error paths.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "edge/app/commands.h"
+#include "edge/common/atomic_file.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result run(std::vector<std::string> args) {
+  args.insert(args.begin(), "edge");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  const int code = edge::app::cli_main(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {code, out.str(), err.str()};
+}
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+// A tiny fast configuration shared by the tests below.
+std::vector<std::string> tiny(const fs::path& out, const std::string& score) {
+  return {"train", "--score", score, "--n_epoch", "2", "--start_epoch", "1", "--id_train", "256", "--id_val", "64",
+          "--id_test", "128", "--oe_train", "256", "--ood_test", "64", "--batch_size", "64", "--oe_batch_size",
+          "64", "--k", "16", "--hidden", "64", "--width", "8", "--out", out.string()};
+}
+
+TEST(Cli, UnknownFlagIsAOneLineUsageError) {
+  const auto r = run({"train", "--no_such_flag", "3"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--no_such_flag"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BadValuesNameTheFlag) {
+  auto r = run({"train", "--k", "100", "--batch_size", "64", "--out", "/nonexistent-never-written"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--k"), std::string::npos) << r.err;
+  r = run({"train", "--score", "bogus"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--score"), std::string::npos) << r.err;
+  r = run({"train", "--n_epoch", "abc"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--n_epoch"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists("/nonexistent-never-written"));
+}
+
+TEST(Cli, MissingCheckpointNamesThePath) {
+  const auto r = run({"eval", "--checkpoint", "/nonexistent/run"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/run"), std::string::npos) << r.err;
+}
+
+TEST(Cli, SeedReadmeDashesAreAccepted) {
+  // "–oe_batch_size" with an en dash, as in the seed README; with a bad value so it stops early.
+  const auto r = run({"train", "\xE2\x80\x93oe_batch_size", "0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--oe_batch_size"), std::string::npos) << r.err;
+}
+
+TEST(Cli, TrainThenEvalWritesRunAndReports) {
+  edge::test::TempDir dir;
+  const auto run_dir = dir.path() / "run";
+  auto r = run(tiny(run_dir, "joint"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("epoch   2/2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("img/s"), std::string::npos);
+  EXPECT_NE(r.out.find("ETA"), std::string::npos);
+  for (const char* f : {"config.json", "model.pt", "train_log.jsonl"}) EXPECT_TRUE(fs::exists(run_dir / f)) << f;
+  const auto cfg = nlohmann::json::parse(edge::read_text_file(run_dir / "config.json"));
+  EXPECT_EQ(cfg["k"], 16);
+  EXPECT_EQ(cfg["score"], "joint");
+
+  r = run({"eval", "--checkpoint", run_dir.string(), "--ood_data", "bag,noise", "--out", (dir.path() / "ev").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("bag"), std::string::npos);
+  EXPECT_NE(r.out.find("mean"), std::string::npos);
+  EXPECT_NE(r.out.find("ID mAP"), std::string::npos);
+  const auto rep = nlohmann::json::parse(edge::read_text_file(dir.path() / "ev" / "eval.json"));
+  ASSERT_EQ(rep["rows"].size(), 3u);
+  EXPECT_EQ(rep["rows"][0]["ood_set"], "bag");
+  EXPECT_EQ(rep["rows"][2]["ood_set"], "mean");
+  EXPECT_TRUE(fs::exists(dir.path() / "ev" / "eval.csv"));
+
+  // Unknown OOD set and mismatched checkpoint: clear one-line errors, no output written.
+  r = run({"eval", "--checkpoint", run_dir.string(), "--ood_data", "svhn", "--out", (dir.path() / "ev2").string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("svhn"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "ev2" / "eval.json"));
+  auto bad = cfg;
+  bad["model"]["width"] = 16;
+  std::ofstream(run_dir / "config.json") << bad.dump();
+  r = run({"eval", "--checkpoint", run_dir.string(), "--out", (dir.path() / "ev3").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "ev3"));
+}
+
+TEST(Cli, NormalModeTrainsWithoutOutliers) {
+  edge::test::TempDir dir;
+  const auto r = run(tiny(dir.path() / "bce", "normal"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("oe_train"), std::string::npos) << "BCE must not build the OE set:\n" << r.out;
+  EXPECT_EQ(r.out.find("gap"), std::string::npos);
+}
+
+}  // namespace

