@@ -25,7 +25,7 @@ train::TrainConfig demo_config(bool quick) {
   c.alpha = 1.0;
   c.energy_beta = 0.1;
   c.k = 32;
-  c.m = 0.0;
+  c.m = 1.0;
   c.batch_size = 128;
   c.oe_batch_size = 128;
   c.l_rate = 0.1;
@@ -40,8 +40,8 @@ train::TrainConfig demo_config(bool quick) {
     c.n_epoch = 3;
     c.start_epoch = 1;
   } else {
-    c.n_epoch = 12;
-    c.start_epoch = 6;
+    c.n_epoch = 16;
+    c.start_epoch = 8;
   }
   return c;
 }

@@ -21,9 +21,9 @@ struct TrainConfig {
   double alpha = 1.0;           // --alpha: OE confidence weight
   double energy_beta = 0.1;     // --energy_beta: energy-gap weight beta
   int64_t k = 32;               // --k: bottom-k ID samples
-  double m = 0.0;               // --m: margin
-  int64_t start_epoch = 6;      // --start_epoch: warm-up tau (beta = 0 before it)
-  int64_t n_epoch = 12;
+  double m = 1.0;               // --m: margin
+  int64_t start_epoch = 8;      // --start_epoch: warm-up tau (beta = 0 before it)
+  int64_t n_epoch = 16;
   int64_t batch_size = 128;
   int64_t oe_batch_size = 128;
   double l_rate = 0.1;
