@@ -42,6 +42,29 @@ def case(name, z_in, y, z_oe, alpha, beta, k, m):
     }
 
 
+def mode_terms(mode, z_in, y, z_oe, m_in=-25.0, m_out=-7.0, l1=0.07, l2=0.05, a_tr=0.7573):
+    """The baseline objectives of spec §3, with torch's own building blocks."""
+    bce = F.binary_cross_entropy_with_logits(z_in, y)
+    ce = F.cross_entropy(z_in, y)  # float (multi-hot) targets: soft-label cross-entropy
+    oe = -(z_oe.mean(1) - torch.logsumexp(z_oe, dim=1)).mean()
+    e_in, e_out = -torch.logsumexp(z_in, dim=1), -torch.logsumexp(z_oe, dim=1)
+    energy = torch.pow(F.relu(e_in - m_in), 2).mean() + torch.pow(F.relu(m_out - e_out), 2).mean()
+    if mode == "OEML":
+        return {"bce": bce, "oe": oe}, bce + 0.5 * oe
+    if mode == "OE":
+        return {"ce": ce, "oe": oe}, ce + 0.5 * oe
+    if mode == "energyML":
+        return {"bce": bce, "energy": energy}, bce + 0.1 * energy
+    if mode == "energy":
+        return {"ce": ce, "energy": energy}, ce + 0.1 * energy
+    if mode == "OECC":
+        p_in, p_out = torch.softmax(z_in, 1), torch.softmax(z_oe, 1)
+        conf_in = torch.sum((p_in.max(1).values - a_tr) ** 2)
+        uniform_out = torch.sum(torch.abs(p_out - 1.0 / z_oe.shape[1]))
+        return {"ce": ce, "conf_in": conf_in, "uniform_out": uniform_out}, ce + l1 * conf_in + l2 * uniform_out
+    raise ValueError(mode)
+
+
 def main():
     g = torch.Generator().manual_seed(7)
     cases = []
@@ -56,7 +79,20 @@ def main():
         z_oe = torch.randn(b_oe, c, generator=g, dtype=torch.float64) * 3 - 1
         y = (torch.rand(b_in, c, generator=g, dtype=torch.float64) < 0.3).double()
         cases.append(case(f"random{i}", z_in, y, z_oe, alpha, beta, k, m))
-    json.dump({"generator": "scripts/make_loss_goldens.py", "torch": torch.__version__, "cases": cases},
+    modes = []
+    for mode in ["OEML", "OE", "energyML", "energy", "OECC"]:
+        # Logits scaled so that the energy margins (-25, -7) are active on some samples.
+        z_in = torch.randn(6, 4, generator=g, dtype=torch.float64) * 12 + 8
+        z_oe = torch.randn(5, 4, generator=g, dtype=torch.float64) * 6 + 4
+        y = (torch.rand(6, 4, generator=g, dtype=torch.float64) < 0.4).double()
+        zi, zo = z_in.clone().requires_grad_(True), z_oe.clone().requires_grad_(True)
+        parts, total = mode_terms(mode, zi, y, zo)
+        total.backward()
+        modes.append({"mode": mode, "logits_in": z_in.tolist(), "targets": y.tolist(), "logits_oe": z_oe.tolist(),
+                      "parts": {k: v.item() for k, v in parts.items()}, "total": total.item(),
+                      "grad_in": zi.grad.tolist(), "grad_oe": zo.grad.tolist()})
+    json.dump({"generator": "scripts/make_loss_goldens.py", "torch": torch.__version__, "cases": cases,
+               "modes": modes},
               sys.stdout, indent=1)
     sys.stdout.write("\n")
 

@@ -19,7 +19,7 @@ packages=(cmake g++ ninja-build ccache pkg-config git ca-certificates
           libgtest-dev googletest libstb-dev zlib1g-dev
           dataset-fashion-mnist mate-backgrounds mypaint-data-extras)
 # Reference implementations the tests compare against (Debian's python3).
-if [ "$mode" = test ]; then packages+=(python3 python3-torch python3-sklearn python3-numpy); fi
+if [ "$mode" = test ]; then packages+=(python3 python3-torch python3-torchvision python3-sklearn python3-numpy); fi
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

@@ -1,8 +1,13 @@
 // Command-line parsing: one CLI11 table per subcommand, bound straight onto the
 // parameter structs that the library's command functions take.
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "app/config_file.h"
 #include "edge/app/commands.h"
 #include "edge/common/error.h"
 
@@ -35,7 +40,8 @@ void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
 
 void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--dataset", c.dataset, "ID benchmark")->capture_default_str();
-  cmd.add_option("--score", c.score, "training mode: normal (BCE) | joint (EDGE)")->capture_default_str();
+  cmd.add_option("--score", c.score, "training mode: normal (BCE) | joint (EDGE) | OEML | energyML | OE | energy | OECC")
+      ->capture_default_str();
   cmd.add_option("--alpha", c.alpha, "weight of the OE confidence term")->capture_default_str();
   cmd.add_option("--energy_beta", c.energy_beta, "weight beta of the energy-gap term")->capture_default_str();
   cmd.add_option("--k", c.k, "bottom-k lowest-energy ID samples per batch")->capture_default_str();
@@ -46,13 +52,30 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--oe_batch_size", c.oe_batch_size, "OE batch size")->capture_default_str();
   cmd.add_option("--l_rate", c.l_rate, "peak learning rate (one-cycle)")->capture_default_str();
   cmd.add_option("--opt", c.opt, "optimiser: sgd | adam")->capture_default_str();
+  cmd.add_option("--momentum", c.momentum, "SGD momentum (one-cycle cycles it 0.95 -> 0.85 instead)")
+      ->capture_default_str();
+  cmd.add_option("--nesterov", c.nesterov, "SGD Nesterov momentum (true|false)")->capture_default_str();
   cmd.add_option("--weight_decay", c.weight_decay, "weight decay")->capture_default_str();
+  cmd.add_option("--schedule", c.schedule, "lr schedule per iteration: onecycle | cosine | constant")
+      ->capture_default_str();
+  cmd.add_option("--pct_start", c.pct_start, "one-cycle warm-up fraction")->capture_default_str();
+  cmd.add_option("--backbone_lr_mult", c.backbone_lr_mult, "backbone lr = l_rate x this (JointEnergy recipe: 0.1)")
+      ->capture_default_str();
+  cmd.add_option("--m_in", c.m_in, "energy/energyML: ID energy margin")->capture_default_str();
+  cmd.add_option("--m_out", c.m_out, "energy/energyML: OE energy margin")->capture_default_str();
+  cmd.add_option("--lambda_1", c.lambda_1, "OECC: ID confidence weight")->capture_default_str();
+  cmd.add_option("--lambda_2", c.lambda_2, "OECC: OE uniformity weight")->capture_default_str();
+  cmd.add_option("--a_tr", c.a_tr, "OECC: baseline accuracy A_tr")->capture_default_str();
+  cmd.add_flag("--skip_nonfinite", c.skip_nonfinite, "skip (and count) steps with a non-finite loss instead of stopping");
   cmd.add_option("--seed", c.seed, "training seed")->capture_default_str();
   cmd.add_option("--width", c.model.width, "small_resnet stem width")->capture_default_str();
   cmd.add_option("--blocks", c.model.blocks_per_stage, "small_resnet blocks per stage")->capture_default_str();
   cmd.add_option("--stem_stride", c.model.stem_stride, "small_resnet stem stride")->capture_default_str();
   cmd.add_option("--hidden", c.model.hidden, "clssimp hidden size")->capture_default_str();
-  cmd.add_option("--arch", c.model.arch, "architecture")->capture_default_str();
+  cmd.add_option("--arch", c.model.arch, "architecture: small_resnet | resnet18 | resnet34 | resnet50 | resnet101 | "
+                 "densenet121 | mobilenet_v2")->capture_default_str();
+  cmd.add_option("--pretrained", c.model.pretrained,
+                 "torchvision state_dict (.pth) loaded into the backbone (its classifier is ignored)");
   cmd.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
   add_data_options(cmd, c.data);
 }
@@ -79,6 +102,8 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   const bool quick = std::find(args.begin(), args.end(), "--quick") != args.end();
 
   CLI::App app{"edge: unknown-aware multi-label learning (EDGE, AAAI 2025) in C++"};
+  // A flag given twice (config file, then command line) keeps the last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(EDGE_VERSION));
 
@@ -87,6 +112,11 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   auto* train_cmd = app.add_subcommand("train", "train a multi-label model (BCE or EDGE) on fashion-lt");
   add_train_options(*train_cmd, train_cfg);
   train_cmd->add_option("--out", train_out, "run directory to write")->capture_default_str();
+  std::filesystem::path resume_dir;
+  auto* resume_opt = train_cmd->add_option("--resume", resume_dir, "continue the interrupted run in this directory");
+  // Expanded into flags before parsing (config_file.h); registered here for --help.
+  std::string config_help;
+  train_cmd->add_option("--config", config_help, "read flags from a JSON or TOML file; the command line overrides it");
 
   EvalParams eval_params;
   std::string ood_list = "bag,textures,noise", tail_list = "0,1,2,3,4";
@@ -109,6 +139,26 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   add_train_options(*demo_cmd, demo.base);
   demo.base_overridden = true;  // demo.base already holds demo_config(quick) plus any flags
 
+  InferParams infer_params;
+  auto* infer_cmd = app.add_subcommand("infer", "run a backbone in eval mode on a tensor from Python (torch.save)");
+  infer_cmd->add_option("--arch", infer_params.arch, "architecture (required with --pretrained)");
+  infer_cmd->add_option("--pretrained", infer_params.pretrained, "torchvision state_dict (.pth) for the backbone");
+  infer_cmd->add_option("--checkpoint", infer_params.checkpoint, "run directory written by `edge train`");
+  infer_cmd->add_option("--input", infer_params.input, "NCHW float tensor saved by torch.save (fed as is)")->required();
+  infer_cmd->add_option("--output", infer_params.output, "file to write (torch.load reads it)")->required();
+  infer_cmd->add_option("--features", infer_params.features,
+                        "pooled | map | hidden | logits (default: logits with --checkpoint, pooled with --pretrained)");
+  infer_cmd->add_option("--batch_size", infer_params.batch_size, "images per forward pass")->capture_default_str();
+  infer_cmd->add_option("--threads", infer_params.threads, "intra-op threads (0 = all cores)")->capture_default_str();
+  infer_cmd->add_option("--seed", infer_params.seed, "seed of the untrained head with --pretrained")
+      ->capture_default_str();
+
+  try {
+    args = expand_config_files(args);
+  } catch (const UsageError& e) {
+    err << "edge: error: " << e.what() << std::endl;
+    return 2;
+  }
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
@@ -124,8 +174,15 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   }
 
   try {
-    if (train_cmd->parsed()) {
-      run_train(train_cfg, train_out, out);
+    const bool live = &out == &std::cout && isatty(fileno(stdout));
+    if (train_cmd->parsed() && resume_opt->count() > 0) {
+      for (const CLI::Option* opt : train_cmd->get_options())
+        if (opt != resume_opt && opt->count() > 0 && !opt->get_lnames().empty() && opt->get_lnames()[0] != "help")
+          throw UsageError(fmt::format("--resume continues {} with its own configuration; drop --{}",
+                                       resume_dir.string(), opt->get_lnames()[0]));
+      resume_train(resume_dir, out, live);
+    } else if (train_cmd->parsed()) {
+      run_train(train_cfg, train_out, out, live);
     } else if (eval_cmd->parsed()) {
       eval_params.ood_data = split_list(ood_list);
       eval_params.tail_j.clear();
@@ -139,6 +196,8 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       run_eval(eval_params, out);
     } else if (demo_cmd->parsed()) {
       run_demo(demo, out);
+    } else if (infer_cmd->parsed()) {
+      run_infer(infer_params, out);
     }
   } catch (const UsageError& e) {
     err << "edge: error: " << e.what() << std::endl;

@@ -40,8 +40,8 @@ train::TrainConfig demo_config(bool quick) {
     c.n_epoch = 3;
     c.start_epoch = 1;
   } else {
-    c.n_epoch = 16;
-    c.start_epoch = 8;
+    c.n_epoch = 12;
+    c.start_epoch = 6;
   }
   return c;
 }
@@ -79,6 +79,7 @@ void run_demo(const DemoParams& p, std::ostream& out) {
     train::TrainConfig c = base;
     c.score = score;
     const auto dir = p.out / (score == "normal" ? "bce" : "edge");
+    std::filesystem::remove_all(dir);  // the demo's own sub-folder: a rerun replaces it
     out << fmt::format("== training {} ({} epochs) into {}\n", score == "normal" ? "BCE" : "EDGE", c.n_epoch,
                        dir.string());
     run_train(c, dir, out);

@@ -1,55 +1,118 @@
+#include <chrono>
+#include <ctime>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
+#include "edge/common/error.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/model/checkpoint.h"
+#include "edge/train/objectives.h"
 
 namespace edge::app {
 
+namespace fs = std::filesystem;
+
 namespace {
 
-nlohmann::json epoch_json(const train::EpochStats& s) {
-  return {{"epoch", s.epoch + 1}, {"loss", s.loss}, {"bce", s.bce}, {"conf", s.conf}, {"gap", s.gap},
-          {"beta", s.beta}, {"lr", s.lr}, {"val_map", s.val_map}, {"images_per_s", s.images_per_s},
-          {"seconds", s.seconds}};
+nlohmann::json provenance(const train::TrainConfig& c) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return {{"seed", c.seed}, {"data_seed", c.data.seed}, {"edge_version", EDGE_VERSION},
+          {"git_commit", EDGE_GIT_COMMIT}, {"torch_version", TORCH_VERSION}, {"created", stamp},
+          {"threads", torch::get_num_threads()}};
 }
 
-}  // namespace
-
-std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const std::filesystem::path& run_dir,
-                                         std::ostream& log) {
-  train::TrainConfig config = given;
-  config.data.resolve_default_paths();
-  config.validate();
+data::Benchmark build_training_data(const train::TrainConfig& config, std::ostream& log) {
   data::FashionLtParts parts;
   parts.id_test = false;
-  parts.oe_train = config.score != "normal";
+  parts.oe_train = train::uses_outliers(train::parse_mode(config.score));
   parts.ood.clear();
   log << fmt::format("building {} (id_train {}, id_val {}{}) ...", config.dataset, config.data.id_train,
                      config.data.id_val, parts.oe_train ? fmt::format(", oe_train {}", config.data.oe_train) : "")
       << std::endl;
-  const data::Benchmark bench = data::build_fashion_lt(config.data, parts);
+  return data::build_fashion_lt(config.data, parts);
+}
 
-  nlohmann::json cfg = config;
-  cfg["edge_version"] = EDGE_VERSION;
-  cfg["torch_version"] = TORCH_VERSION;
-  write_text_atomically(run_dir / "config.json", cfg.dump(2) + "\n");
-
-  train::Trainer trainer(config, bench, log);
-  std::string jsonl;
+// Trains the remaining epochs of `trainer`, writing logs and checkpoints after each.
+std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::path& run_dir, std::ostream& log) {
+  const auto t0 = std::chrono::steady_clock::now();
   auto history = trainer.fit([&](const train::EpochStats& s) {
-    jsonl += epoch_json(s).dump() + "\n";
+    // The log is regenerated from the trainer's history (which the checkpoint carries), so
+    // after a resume it holds exactly the epochs the weights have seen.
+    std::string jsonl;
+    for (const auto& e : trainer.history()) jsonl += train::epoch_stats_to_json(e).dump() + "\n";
+    auto model = trainer.model();
+    if (s.best) {
+      trainer.save_checkpoint(run_dir / "checkpoints" / "best.ckpt");
+      model::save_weights(model, run_dir / "model_best.pt");
+    }
+    trainer.save_checkpoint(run_dir / "checkpoints" / "last.ckpt");
     write_text_atomically(run_dir / "train_log.jsonl", jsonl);
   });
   auto model = trainer.model();
   model::save_weights(model, run_dir / "model.pt");
-  log << fmt::format("saved {} (final val mAP {:.2f})", (run_dir / "model.pt").string(),
-                     100.0 * history.back().val_map)
+
+  const auto& all = trainer.history();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  int64_t skipped = 0;
+  int64_t best_epoch = 0;
+  for (const auto& s : all) {
+    skipped += s.skipped_steps;
+    if (s.best) best_epoch = s.epoch;
+  }
+  nlohmann::json summary{{"epochs", trainer.epochs_done()}, {"global_steps", trainer.global_step()},
+                         {"final_val_map", all.back().val_map}, {"best_val_map", trainer.best_map()},
+                         {"best_epoch", best_epoch}, {"skipped_steps", skipped},
+                         {"seconds_this_session", seconds}};
+  write_text_atomically(run_dir / "summary.json", summary.dump(2) + "\n");
+  log << fmt::format("done: {} epochs, final val mAP {:.2f}, best {:.2f} (epoch {}), {} skipped steps, {:.0f} s; "
+                     "wrote {}",
+                     trainer.epochs_done(), 100.0 * all.back().val_map, 100.0 * trainer.best_map(), best_epoch,
+                     skipped, seconds, (run_dir / "model.pt").string())
       << std::endl;
   return history;
+}
+
+}  // namespace
+
+std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const fs::path& run_dir, std::ostream& log,
+                                         bool live_progress) {
+  train::TrainConfig config = given;
+  config.data.resolve_default_paths();
+  config.validate();
+  if (fs::exists(run_dir / "checkpoints" / "last.ckpt"))
+    throw UsageError(fmt::format("--out: {} already holds a run (continue it with --resume {}, or choose another "
+                                 "directory)", run_dir.string(), run_dir.string()));
+  const data::Benchmark bench = build_training_data(config, log);
+  train::Trainer trainer(config, bench, log, live_progress);
+  nlohmann::json cfg = config;
+  cfg["provenance"] = provenance(config);
+  write_text_atomically(run_dir / "config.json", cfg.dump(2) + "\n");
+  return train_into(trainer, run_dir, log);
+}
+
+std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostream& log, bool live_progress) {
+  const train::TrainConfig config = train::load_run_config(run_dir);
+  const auto ckpt = run_dir / "checkpoints" / "last.ckpt";
+  if (!fs::exists(ckpt))
+    throw DataError(fmt::format("--resume: {} not found (the run has no completed epoch to continue from)",
+                                ckpt.string()));
+  const data::Benchmark bench = build_training_data(config, log);
+  train::Trainer trainer(config, bench, log, live_progress);
+  trainer.restore_checkpoint(ckpt);
+  log << fmt::format("resuming {} after epoch {}/{} (global step {})", run_dir.string(), trainer.epochs_done(),
+                     config.n_epoch, trainer.global_step())
+      << std::endl;
+  if (trainer.epochs_done() >= config.n_epoch) {
+    log << "nothing to do: the run is complete" << std::endl;
+    return {};
+  }
+  return train_into(trainer, run_dir, log);
 }
 
 }  // namespace edge::app

@@ -5,14 +5,14 @@
 
 #include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
+#include "edge/train/objectives.h"
 
 namespace edge::train {
 
 void TrainConfig::validate() const {
   if (dataset != "fashion-lt")
     throw UsageError(fmt::format("--dataset: unknown dataset '{}' (expected fashion-lt)", dataset));
-  if (score != "normal" && score != "joint")
-    throw UsageError(fmt::format("--score: unknown training mode '{}' (expected normal or joint)", score));
+  const Mode mode = parse_mode(score);
   if (opt != "sgd" && opt != "adam")
     throw UsageError(fmt::format("--opt: unknown optimiser '{}' (expected sgd or adam)", opt));
   if (n_epoch < 1) throw UsageError(fmt::format("--n_epoch must be at least 1, got {}", n_epoch));
@@ -22,7 +22,11 @@ void TrainConfig::validate() const {
   if (batch_size > data.id_train)
     throw UsageError(fmt::format("--batch_size {} exceeds the ID training set size {} (--id_train)",
                                  batch_size, data.id_train));
-  if (score == "joint" && (k < 1 || k > batch_size))
+  if (schedule != "onecycle" && schedule != "cosine" && schedule != "constant")
+    throw UsageError(fmt::format("--schedule: unknown schedule '{}' (expected onecycle, cosine or constant)", schedule));
+  if (!(backbone_lr_mult > 0.0))
+    throw UsageError(fmt::format("--backbone_lr_mult must be positive, got {}", backbone_lr_mult));
+  if (mode == Mode::Joint && (k < 1 || k > batch_size))
     throw UsageError(fmt::format("--k: bottom-k must be between 1 and --batch_size {}, got {}", batch_size, k));
   if (!(l_rate > 0.0)) throw UsageError(fmt::format("--l_rate must be positive, got {}", l_rate));
   if (threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", threads));
@@ -39,8 +43,11 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
       {"model", c.model},
       {"score", c.score}, {"alpha", c.alpha}, {"energy_beta", c.energy_beta}, {"k", c.k}, {"m", c.m},
       {"start_epoch", c.start_epoch}, {"n_epoch", c.n_epoch}, {"batch_size", c.batch_size},
-      {"oe_batch_size", c.oe_batch_size}, {"l_rate", c.l_rate}, {"opt", c.opt},
-      {"weight_decay", c.weight_decay}, {"pct_start", c.pct_start}, {"hflip", c.hflip},
+      {"oe_batch_size", c.oe_batch_size}, {"l_rate", c.l_rate}, {"opt", c.opt}, {"momentum", c.momentum},
+      {"nesterov", c.nesterov}, {"weight_decay", c.weight_decay}, {"schedule", c.schedule},
+      {"pct_start", c.pct_start}, {"backbone_lr_mult", c.backbone_lr_mult}, {"m_in", c.m_in},
+      {"m_out", c.m_out}, {"lambda_1", c.lambda_1}, {"lambda_2", c.lambda_2}, {"a_tr", c.a_tr},
+      {"skip_nonfinite", c.skip_nonfinite}, {"hflip", c.hflip},
       {"seed", c.seed}, {"threads", c.threads}, {"eval_batch_size", c.eval_batch_size}};
 }
 
@@ -70,8 +77,18 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   j.at("oe_batch_size").get_to(c.oe_batch_size);
   j.at("l_rate").get_to(c.l_rate);
   j.at("opt").get_to(c.opt);
+  j.at("momentum").get_to(c.momentum);
+  j.at("nesterov").get_to(c.nesterov);
   j.at("weight_decay").get_to(c.weight_decay);
+  j.at("schedule").get_to(c.schedule);
   j.at("pct_start").get_to(c.pct_start);
+  j.at("backbone_lr_mult").get_to(c.backbone_lr_mult);
+  j.at("m_in").get_to(c.m_in);
+  j.at("m_out").get_to(c.m_out);
+  j.at("lambda_1").get_to(c.lambda_1);
+  j.at("lambda_2").get_to(c.lambda_2);
+  j.at("a_tr").get_to(c.a_tr);
+  j.at("skip_nonfinite").get_to(c.skip_nonfinite);
   j.at("hflip").get_to(c.hflip);
   j.at("seed").get_to(c.seed);
   j.at("threads").get_to(c.threads);

@@ -1,18 +1,20 @@
 #include "edge/train/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
 #include "edge/eval/predict.h"
-#include "edge/train/losses.h"
-#include "edge/train/one_cycle.h"
 
 namespace edge::train {
 
@@ -25,14 +27,58 @@ std::string format_duration(double seconds) {
   return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
 
-// Flips the images selected by `mask` (one bool per sample) horizontally.
+// Flips the images selected by `mask` (one byte per sample) horizontally.
 torch::Tensor flip_some(const torch::Tensor& x, const std::vector<uint8_t>& mask) {
   const auto m = torch::from_blob(const_cast<uint8_t*>(mask.data()), {int64_t(mask.size()), 1, 1, 1},
                                   torch::kUInt8).to(torch::kBool);
   return torch::where(m, x.flip({3}), x);
 }
 
-double item(const torch::Tensor& t) { return t.defined() ? t.item<double>() : 0.0; }
+std::string terms_text(const std::vector<std::pair<std::string, double>>& terms) {
+  std::string s;
+  for (const auto& [name, v] : terms) s += fmt::format("{}{} {:.4f}", s.empty() ? "" : " ", name, v);
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json epoch_stats_to_json(const EpochStats& s) {
+  nlohmann::json terms = nlohmann::json::object();
+  for (const auto& [n, v] : s.terms) terms[n] = v;
+  return {{"epoch", s.epoch}, {"loss", s.loss}, {"terms", terms}, {"beta", s.beta}, {"lr", s.lr},
+          {"val_map", s.val_map}, {"images_per_s", s.images_per_s}, {"seconds", s.seconds},
+          {"skipped_steps", s.skipped_steps}, {"best", s.best}};
+}
+
+namespace {
+
+EpochStats stats_from_json(const nlohmann::json& j) {
+  EpochStats s;
+  j.at("epoch").get_to(s.epoch);
+  j.at("loss").get_to(s.loss);
+  for (const auto& [n, v] : j.at("terms").items()) s.terms.emplace_back(n, v.get<double>());
+  j.at("beta").get_to(s.beta);
+  j.at("lr").get_to(s.lr);
+  j.at("val_map").get_to(s.val_map);
+  j.at("images_per_s").get_to(s.images_per_s);
+  j.at("seconds").get_to(s.seconds);
+  j.at("skipped_steps").get_to(s.skipped_steps);
+  j.at("best").get_to(s.best);
+  return s;
+}
+
+// Backbone parameters and head parameters, for their separate learning rates.
+std::pair<std::vector<torch::Tensor>, std::vector<torch::Tensor>> split_parameters(model::MultiLabelNet& net) {
+  std::vector<torch::Tensor> backbone, head;
+  for (const auto& child : net->named_children()) {
+    auto params = child.value()->parameters();
+    auto& dst = child.key() == "backbone" ? backbone : head;
+    dst.insert(dst.end(), params.begin(), params.end());
+  }
+  return {backbone, head};
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 }  // namespace
 
@@ -41,30 +87,44 @@ void set_threads(int64_t threads) {
   torch::set_num_threads(static_cast<int>(n));
 }
 
-Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log)
-    : config_(config), data_(data), log_(log), rng_(config.seed) {
+Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress)
+    : config_(config), mode_(parse_mode(config.score)), data_(data), log_(log), live_progress_(live_progress),
+      rng_(config.seed) {
   config_.validate();
-  TORCH_CHECK(data.id_train.size() >= config_.batch_size, "Trainer: ID training set smaller than one batch");
-  if (config_.score == "joint" && data.oe_train.size() == 0)
-    throw UsageError("--score joint needs an OE training set, got an empty one");
+  if (data.id_train.size() < config_.batch_size)
+    throw UsageError(fmt::format("--batch_size {} exceeds the ID training set ({} images)", config_.batch_size,
+                                 data.id_train.size()));
+  if (uses_outliers(mode_) && data.oe_train.size() == 0)
+    throw UsageError(fmt::format("--score {} needs an OE training set, got an empty one", config_.score));
   set_threads(config_.threads);
   torch::manual_seed(config_.seed);
-  model_ = model::MultiLabelNet(config_.model);
+  model_ = model::build_model(config_.model);
   steps_per_epoch_ = data.id_train.size() / config_.batch_size;
+  schedule_ = std::make_unique<LrSchedule>(config_.schedule, config_.l_rate, config_.n_epoch * steps_per_epoch_,
+                                           config_.pct_start);
+  auto [backbone, head] = split_parameters(model_);
   if (config_.opt == "sgd") {
+    auto opts = torch::optim::SGDOptions(config_.l_rate)
+                    .momentum(config_.momentum).nesterov(config_.nesterov).weight_decay(config_.weight_decay);
     optimizer_ = std::make_unique<torch::optim::SGD>(
-        model_->parameters(), torch::optim::SGDOptions(config_.l_rate)
-                                  .momentum(0.9).nesterov(true).weight_decay(config_.weight_decay));
+        std::vector<torch::optim::OptimizerParamGroup>{
+            {backbone, std::make_unique<torch::optim::SGDOptions>(opts)},
+            {head, std::make_unique<torch::optim::SGDOptions>(opts)}},
+        opts);
   } else {
+    auto opts = torch::optim::AdamOptions(config_.l_rate).weight_decay(config_.weight_decay);
     optimizer_ = std::make_unique<torch::optim::Adam>(
-        model_->parameters(), torch::optim::AdamOptions(config_.l_rate).weight_decay(config_.weight_decay));
+        std::vector<torch::optim::OptimizerParamGroup>{
+            {backbone, std::make_unique<torch::optim::AdamOptions>(opts)},
+            {head, std::make_unique<torch::optim::AdamOptions>(opts)}},
+        opts);
   }
 }
 
 torch::Tensor Trainer::next_oe_indices() {
   std::vector<int64_t> idx(config_.oe_batch_size);
   for (auto& i : idx) {
-    if (oe_pos_ == oe_order_.size()) {  // cycle: reshuffle whenever the stream is exhausted
+    if (oe_pos_ == int64_t(oe_order_.size())) {  // cycle: reshuffle whenever the stream is exhausted
       oe_order_.resize(data_.oe_train.size());
       std::iota(oe_order_.begin(), oe_order_.end(), 0);
       std::shuffle(oe_order_.begin(), oe_order_.end(), rng_);
@@ -75,100 +135,219 @@ torch::Tensor Trainer::next_oe_indices() {
   return torch::tensor(idx, torch::kInt64);
 }
 
-EpochStats Trainer::run_epoch(int64_t epoch) {
+void Trainer::apply_schedule() {
+  // Set before the update, as PyTorch's scheduler leaves the values after step().
+  const double lr = schedule_->lr(global_step_);
+  const auto momentum = schedule_->momentum(global_step_);
+  auto& groups = optimizer_->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const double group_lr = g == 0 ? lr * config_.backbone_lr_mult : lr;  // group 0 = backbone
+    if (config_.opt == "sgd") {
+      auto& o = static_cast<torch::optim::SGDOptions&>(groups[g].options());
+      o.lr(group_lr);
+      if (momentum) o.momentum(*momentum);
+    } else {
+      auto& o = static_cast<torch::optim::AdamOptions&>(groups[g].options());
+      o.lr(group_lr);
+      if (momentum) o.betas({*momentum, std::get<1>(o.betas())});
+    }
+  }
+}
+
+EpochStats Trainer::run_epoch() {
   const auto t0 = Clock::now();
   model_->train();
-  const bool joint = config_.score == "joint";
-  const double beta = epoch >= config_.start_epoch ? config_.energy_beta : 0.0;
-  const OneCycleSchedule schedule({config_.l_rate, config_.n_epoch * steps_per_epoch_, config_.pct_start});
+  const int64_t epoch = epochs_done_;  // 0-based index of this epoch
+  ObjectiveParams params;
+  params.edge = EdgeLossParams{config_.alpha, epoch >= config_.start_epoch ? config_.energy_beta : 0.0,
+                               config_.k, config_.m};
+  params.m_in = config_.m_in;
+  params.m_out = config_.m_out;
+  params.lambda_1 = config_.lambda_1;
+  params.lambda_2 = config_.lambda_2;
+  params.a_tr = config_.a_tr;
   const double mean = data::kFashionLtMean, std = data::kFashionLtStd;
+  const bool with_oe = uses_outliers(mode_);
 
   std::vector<int64_t> order(data_.id_train.size());
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), rng_);
 
   EpochStats st;
-  st.epoch = epoch;
-  st.beta = beta;
-  int64_t images = 0;
+  st.epoch = epoch + 1;
+  st.beta = params.edge.beta;
+  int64_t images = 0, finite_steps = 0;
   std::bernoulli_distribution coin(0.5);
+  auto last_draw = Clock::now();
   for (int64_t step = 0; step < steps_per_epoch_; ++step, ++global_step_) {
     const auto id_idx = torch::tensor(std::vector<int64_t>(order.begin() + step * config_.batch_size,
                                                            order.begin() + (step + 1) * config_.batch_size),
                                       torch::kInt64);
     torch::Tensor x = data_.id_train.images.index_select(0, id_idx);
     const torch::Tensor y = data_.id_train.labels.index_select(0, id_idx);
-    if (joint) x = torch::cat({x, data_.oe_train.images.index_select(0, next_oe_indices())});
+    if (with_oe) x = torch::cat({x, data_.oe_train.images.index_select(0, next_oe_indices())});
     torch::Tensor input = data::to_float_input(x, mean, std);
     if (config_.hflip) {
       std::vector<uint8_t> mask(input.size(0));
       for (auto& v : mask) v = coin(rng_);
       input = flip_some(input, mask);
     }
-
-    // Schedule is applied before the update, as PyTorch's scheduler leaves it after step().
-    for (auto& group : optimizer_->param_groups()) {
-      if (config_.opt == "sgd") {
-        auto& o = static_cast<torch::optim::SGDOptions&>(group.options());
-        o.lr(schedule.lr(global_step_));
-        o.momentum(schedule.momentum(global_step_));
-      } else {
-        auto& o = static_cast<torch::optim::AdamOptions&>(group.options());
-        o.lr(schedule.lr(global_step_));
-        o.betas({schedule.momentum(global_step_), std::get<1>(o.betas())});
-      }
-    }
+    apply_schedule();
 
     const torch::Tensor logits = model_->forward(input);
     const int64_t b_in = config_.batch_size;
-    const LossTerms terms = joint
-        ? edge_loss(logits.slice(0, 0, b_in), y, logits.slice(0, b_in),
-                    EdgeLossParams{config_.alpha, beta, config_.k, config_.m})
-        : bce_loss(logits, y);
-    const double loss_v = terms.total.item<double>();
-    if (!std::isfinite(loss_v))
-      throw NumericError(fmt::format("non-finite loss at epoch {} step {} (global step {}): total {} bce {} "
-                                     "conf {} gap {}; lower --l_rate or check the data",
-                                     epoch + 1, step + 1, global_step_, loss_v, item(terms.bce),
-                                     item(terms.conf), item(terms.gap)));
+    const LossTerms loss = compute_objective(mode_, logits.slice(0, 0, b_in), y,
+                                             with_oe ? logits.slice(0, b_in) : torch::Tensor(), params);
+    const double loss_v = loss.total.item<double>();
+    std::vector<double> term_v;
+    for (const auto& [name, t] : loss.parts) term_v.push_back(t.item<double>());
+    if (!std::isfinite(loss_v)) {
+      std::string terms;
+      for (size_t i = 0; i < term_v.size(); ++i) terms += fmt::format(" {} {}", loss.parts[i].first, term_v[i]);
+      if (!config_.skip_nonfinite)
+        throw NumericError(fmt::format("non-finite loss at epoch {} step {} (global step {}): total {}{}; lower "
+                                       "--l_rate, check the data, or pass --skip_nonfinite",
+                                       epoch + 1, step + 1, global_step_ + 1, loss_v, terms));
+      ++st.skipped_steps;
+      log_ << fmt::format("warning: skipped step {} of epoch {} (non-finite loss: total {}{})", step + 1, epoch + 1,
+                          loss_v, terms)
+           << std::endl;
+      continue;
+    }
     optimizer_->zero_grad();
-    terms.total.backward();
+    loss.total.backward();
     optimizer_->step();
 
+    ++finite_steps;
     st.loss += loss_v;
-    st.bce += item(terms.bce);
-    st.conf += item(terms.conf);
-    st.gap += item(terms.gap);
-    st.lr = schedule.lr(global_step_);
+    if (st.terms.empty())
+      for (const auto& [name, t] : loss.parts) st.terms.emplace_back(name, 0.0);
+    for (size_t i = 0; i < term_v.size(); ++i) st.terms[i].second += term_v[i];
+    st.lr = schedule_->lr(global_step_);
     images += input.size(0);
+    if (live_progress_ && std::chrono::duration<double>(Clock::now() - last_draw).count() > 0.5) {
+      last_draw = Clock::now();
+      const double elapsed = std::chrono::duration<double>(last_draw - t0).count();
+      const double frac = double(step + 1) / double(steps_per_epoch_);
+      const int filled = static_cast<int>(frac * 30);
+      log_ << fmt::format("\r[{}] epoch {}/{} [{}{}] {:3.0f}%  loss {:.4f}  {:.0f} img/s  epoch ETA {}\x1b[K",
+                          config_.score, epoch + 1, config_.n_epoch, std::string(filled, '#'),
+                          std::string(30 - filled, '.'), 100 * frac, st.loss / double(finite_steps),
+                          images / elapsed, format_duration(elapsed / frac - elapsed))
+           << std::flush;
+    }
   }
-  const double n = double(std::max<int64_t>(1, steps_per_epoch_));
-  st.loss /= n; st.bce /= n; st.conf /= n; st.gap /= n;
+  if (live_progress_) log_ << "\r\x1b[K" << std::flush;
+  const double n = double(std::max<int64_t>(1, finite_steps));
+  st.loss /= n;
+  for (auto& t : st.terms) t.second /= n;
   const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
   st.images_per_s = images / std::max(1e-9, train_s);
   st.val_map = data_.id_val.size() > 0
       ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std) : std::nan("");
   st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  ++epochs_done_;
+  if (std::isfinite(st.val_map) && st.val_map > best_map_) {
+    best_map_ = st.val_map;
+    st.best = true;
+  }
   return st;
 }
 
 std::vector<EpochStats> Trainer::fit(const std::function<void(const EpochStats&)>& on_epoch) {
-  std::vector<EpochStats> history;
+  std::vector<EpochStats> ran;
   double elapsed = 0;
-  for (int64_t epoch = 0; epoch < config_.n_epoch; ++epoch) {
-    const EpochStats st = run_epoch(epoch);
-    history.push_back(st);
+  while (epochs_done_ < config_.n_epoch) {
+    const EpochStats st = run_epoch();
+    history_.push_back(st);
+    ran.push_back(st);
     elapsed += st.seconds;
-    const double eta = elapsed / double(epoch + 1) * double(config_.n_epoch - epoch - 1);
-    std::string terms = fmt::format("bce {:.4f}", st.bce);
-    if (config_.score == "joint") terms += fmt::format(" conf {:.4f} gap {:.4f} (beta {:g})", st.conf, st.gap, st.beta);
-    log_ << fmt::format("[{}] epoch {:>3}/{}  loss {:.4f} = {}  lr {:.2e}  val mAP {:.2f}  {:.0f} img/s  {}  ETA {}",
-                        config_.score, epoch + 1, config_.n_epoch, st.loss, terms, st.lr, 100.0 * st.val_map,
-                        st.images_per_s, format_duration(st.seconds), format_duration(eta))
+    const double eta = elapsed / double(ran.size()) * double(config_.n_epoch - epochs_done_);
+    std::string extra = mode_ == Mode::Joint ? fmt::format(" (beta {:g})", st.beta) : "";
+    if (st.skipped_steps) extra += fmt::format("  skipped {} non-finite steps", st.skipped_steps);
+    log_ << fmt::format("[{}] epoch {:>3}/{}  loss {:.4f} = {}{}  lr {:.2e}  val mAP {:.2f}{}  {:.0f} img/s  {}  ETA {}",
+                        config_.score, st.epoch, config_.n_epoch, st.loss, terms_text(st.terms), extra, st.lr,
+                        100.0 * st.val_map, st.best ? "*" : " ", st.images_per_s, format_duration(st.seconds),
+                        format_duration(eta))
          << std::endl;
     if (on_epoch) on_epoch(st);
   }
-  return history;
+  return ran;
+}
+
+void Trainer::save_checkpoint(const std::filesystem::path& file) const {
+  nlohmann::json meta;
+  meta["format_version"] = kCheckpointFormatVersion;
+  meta["config"] = config_;
+  meta["epochs_done"] = epochs_done_;
+  meta["global_step"] = global_step_;
+  meta["best_map"] = best_map_;
+  meta["history"] = nlohmann::json::array();
+  for (const auto& s : history_) meta["history"].push_back(epoch_stats_to_json(s));
+  std::ostringstream rng_state;
+  rng_state << rng_;
+  meta["rng"] = rng_state.str();
+  meta["oe_pos"] = oe_pos_;
+
+  torch::serialize::OutputArchive archive;
+  archive.write("meta", c10::IValue(meta.dump()));
+  torch::serialize::OutputArchive model_archive, optim_archive;
+  model_->save(model_archive);
+  optimizer_->save(optim_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optim_archive);
+  archive.write("oe_order", torch::tensor(oe_order_.empty() ? std::vector<int64_t>{-1} : oe_order_, torch::kInt64));
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("torch_rng", gen.get_state());
+  }
+  write_atomically(file, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+}
+
+void Trainer::restore_checkpoint(const std::filesystem::path& file) {
+  if (!std::filesystem::exists(file)) throw DataError(fmt::format("checkpoint {} not found", file.string()));
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(file.string());
+    c10::IValue meta_v;
+    archive.read("meta", meta_v);
+    const auto meta = nlohmann::json::parse(meta_v.toStringRef());
+    const int64_t version = meta.at("format_version").get<int64_t>();
+    if (version != kCheckpointFormatVersion)
+      throw DataError(fmt::format("checkpoint {} has format version {}, this program reads version {}",
+                                  file.string(), version, kCheckpointFormatVersion));
+    if (meta.at("config") != nlohmann::json(config_))
+      throw DataError(fmt::format("checkpoint {} was written with another configuration than this run's",
+                                  file.string()));
+    torch::serialize::InputArchive model_archive, optim_archive;
+    archive.read("model", model_archive);
+    archive.read("optimizer", optim_archive);
+    model_->load(model_archive);
+    optimizer_->load(optim_archive);
+    torch::Tensor oe_order, torch_rng;
+    archive.read("oe_order", oe_order);
+    archive.read("torch_rng", torch_rng);
+    oe_order_.assign(oe_order.data_ptr<int64_t>(), oe_order.data_ptr<int64_t>() + oe_order.numel());
+    if (oe_order_.size() == 1 && oe_order_[0] < 0) oe_order_.clear();
+    oe_pos_ = meta.at("oe_pos").get<int64_t>();
+    std::istringstream(meta.at("rng").get<std::string>()) >> rng_;
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(torch_rng);
+    }
+    epochs_done_ = meta.at("epochs_done").get<int64_t>();
+    global_step_ = meta.at("global_step").get<int64_t>();
+    best_map_ = meta.at("best_map").get<double>();
+    history_.clear();
+    for (const auto& s : meta.at("history")) history_.push_back(stats_from_json(s));
+  } catch (const c10::Error& e) {
+    throw DataError(fmt::format("checkpoint {} is corrupt or not a training checkpoint: {}", file.string(),
+                                first_line(e.what_without_backtrace())));
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("checkpoint {} has malformed metadata: {}", file.string(), e.what()));
+  }
 }
 
 }  // namespace edge::train

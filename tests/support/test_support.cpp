@@ -5,7 +5,10 @@
 #include <fstream>
 #include <random>
 #include <stdexcept>
+#include <sstream>
 #include <sys/wait.h>
+
+#include "edge/app/commands.h"
 
 namespace edge::test {
 
@@ -41,6 +44,15 @@ std::string run_python(const std::string& script) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error("python failed:\n" + out);
   return out;
+}
+
+CliResult run_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), "edge");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  const int code = edge::app::cli_main(static_cast<int>(argv.size()), argv.data(), out, err);
+  return {code, out.str(), err.str()};
 }
 
 TempDir::TempDir() {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace edge::test {
 
@@ -18,6 +19,15 @@ bool python_has_modules(const std::string& modules);
 
 // Runs `system_python()` on `script` (text), returns stdout; throws on a non-zero exit.
 std::string run_python(const std::string& script);
+
+// Result of running the `edge` CLI in-process.
+struct CliResult {
+  int code;
+  std::string out, err;
+};
+
+// Runs edge::app::cli_main with `args` (without the program name), capturing both streams.
+CliResult run_cli(std::vector<std::string> args);
 
 // A fresh empty directory under the system temp dir, removed by the destructor.
 class TempDir {

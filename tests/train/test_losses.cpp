@@ -37,9 +37,9 @@ void check_case(const nlohmann::json& c) {
   const auto y = matrix(c["targets"]);
   const EdgeLossParams p{c["alpha"], c["beta"], c["k"], c["m"]};
   const auto t = edge_loss(z_in, y, z_oe, p);
-  EXPECT_NEAR(t.bce.item<double>(), c["bce"].get<double>(), 1e-12);
-  EXPECT_NEAR(t.conf.item<double>(), c["conf"].get<double>(), 1e-12);
-  EXPECT_NEAR(t.gap.item<double>(), c["gap"].get<double>(), 1e-12);
+  EXPECT_NEAR(t.part("bce").item<double>(), c["bce"].get<double>(), 1e-12);
+  EXPECT_NEAR(t.part("conf").item<double>(), c["conf"].get<double>(), 1e-12);
+  EXPECT_NEAR(t.part("gap").item<double>(), c["gap"].get<double>(), 1e-12);
   EXPECT_NEAR(t.total.item<double>(), c["total"].get<double>(), 1e-12);
   t.total.backward();
   expect_close(z_in.grad(), matrix(c["grad_in"]), 1e-12, "grad wrt ID logits");
@@ -108,7 +108,7 @@ TEST(EdgeLoss, LargeLogitsStayFinite) {
   const auto z_oe = torch::full({4, 3}, 90.f).requires_grad_(true);
   const auto t = edge_loss(z_in, torch::ones({4, 3}), z_oe, EdgeLossParams{1, 1, 2, 1});
   EXPECT_TRUE(std::isfinite(t.total.item<double>()));
-  EXPECT_NEAR(t.conf.item<double>(), 90.0, 1e-4);
+  EXPECT_NEAR(t.part("conf").item<double>(), 90.0, 1e-4);
   t.total.backward();
   EXPECT_TRUE(torch::isfinite(z_in.grad()).all().item<bool>());
 }

@@ -12,9 +12,20 @@
 
 namespace edge::app {
 
-// `edge train`: trains and writes RUN_DIR/{config.json, model.pt, train_log.jsonl}.
+// `edge train`: trains and writes the run directory:
+//   config.json      the resolved configuration plus provenance (versions, git commit, seed)
+//   train_log.jsonl  one JSON line per epoch (every loss term, lr, validation mAP, time)
+//   checkpoints/last.ckpt, checkpoints/best.ckpt   resumable training state
+//   model.pt, model_best.pt   final / best-validation weights as PyTorch state_dicts
+//   summary.json     the end-of-run summary
+// `live_progress` draws an in-place progress bar (for terminals).
 std::vector<train::EpochStats> run_train(const train::TrainConfig& config, const std::filesystem::path& run_dir,
-                                         std::ostream& log);
+                                         std::ostream& log, bool live_progress = false);
+
+// `edge train --resume RUN_DIR`: continues an interrupted run from checkpoints/last.ckpt
+// with the run's own configuration.
+std::vector<train::EpochStats> resume_train(const std::filesystem::path& run_dir, std::ostream& log,
+                                            bool live_progress = false);
 
 struct EvalParams {
   std::filesystem::path checkpoint;          // run directory
@@ -44,6 +55,25 @@ void run_demo(const DemoParams& params, std::ostream& out);
 
 // Formats the BCE-vs-EDGE comparison table.
 std::string format_comparison(const eval::OodReport& bce, const eval::OodReport& edge);
+
+struct InferParams {
+  std::string arch;                   // required with --pretrained; with --checkpoint, the run's (or empty)
+  std::filesystem::path pretrained;   // torchvision state_dict (.pth) for the backbone
+  std::filesystem::path checkpoint;   // run directory written by `edge train`
+  std::filesystem::path input;        // NCHW float tensor written by Python's torch.save
+  std::filesystem::path output;       // where the result goes (torch.load reads it)
+  std::string features;               // pooled | map | hidden | logits; "" = logits with --checkpoint,
+                                      // pooled with --pretrained (whose clssimp head is untrained)
+  int64_t batch_size = 64;
+  int64_t threads = 0;                // 0 = all cores
+  uint64_t seed = 0;                  // initialises the untrained head with --pretrained
+};
+
+// `edge infer`: runs the model in eval mode on the input tensor as it is (no
+// normalisation: apply the training one, e.g. ImageNet mean/std for pretrained
+// backbones, before torch.save) and writes the selected output with torch::pickle_save.
+// Returns the tensor written.
+torch::Tensor run_infer(const InferParams& params, std::ostream& out);
 
 // Parses argv and runs the subcommand. Returns the process exit code: 0 success,
 // 2 usage error, 1 any other error (one line on `err`).

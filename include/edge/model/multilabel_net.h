@@ -1,28 +1,16 @@
 // A multi-label network: a backbone producing a spatial feature map and the clssimp head.
+// State-dict names: "backbone.<torchvision key>" and "clsfier.<clssimp key>".
 #pragma once
 
 #include <string>
 
-#include <nlohmann/json_fwd.hpp>
 #include <torch/nn.h>
 
+#include "edge/model/backbone.h"
 #include "edge/model/clssimp.h"
-#include "edge/model/small_resnet.h"
+#include "edge/model/model_config.h"
 
 namespace edge::model {
-
-struct ModelConfig {
-  std::string arch = "small_resnet";
-  int64_t in_channels = 1;
-  int64_t width = 16;             // small_resnet stem width
-  int64_t blocks_per_stage = 1;   // small_resnet depth
-  int64_t stem_stride = 2;        // small_resnet stem stride
-  int64_t hidden = 1000;          // clssimp hidden size
-  int64_t num_classes = 8;
-};
-
-void to_json(nlohmann::json& j, const ModelConfig& c);
-void from_json(const nlohmann::json& j, ModelConfig& c);
 
 // Every intermediate the OOD scores need.
 struct NetOutputs {
@@ -34,16 +22,25 @@ struct NetOutputs {
 
 class MultiLabelNetImpl : public torch::nn::Module {
  public:
+  // Randomly initialised; does not load config.pretrained (see build_model).
   explicit MultiLabelNetImpl(const ModelConfig& config);
-  torch::Tensor forward(const torch::Tensor& x);  // logits
+  // x [B, C, H, W] -> logits [B, num_classes]. Gray input into an RGB backbone is
+  // repeated to 3 channels (match_input_channels).
+  torch::Tensor forward(const torch::Tensor& x);
   NetOutputs forward_all(const torch::Tensor& x);
   const ModelConfig& config() const { return config_; }
+  Backbone& backbone() { return backbone_; }
+  ClsSimp& head() { return clsfier_; }
 
  private:
   ModelConfig config_;
-  SmallResNet backbone{nullptr};
-  ClsSimp clsfier{nullptr};
+  Backbone backbone_{nullptr};
+  ClsSimp clsfier_{nullptr};
 };
 TORCH_MODULE(MultiLabelNet);
+
+// The model of `config`, with config.pretrained (if not empty) loaded into its backbone
+// by load_pretrained_backbone (checkpoint.h). What training should construct.
+MultiLabelNet build_model(const ModelConfig& config);
 
 }  // namespace edge::model

@@ -17,19 +17,29 @@ struct TrainConfig {
   data::FashionLtOptions data;
   model::ModelConfig model;
 
-  std::string score = "joint";  // training mode: normal (BCE) | joint (EDGE)
+  std::string score = "joint";  // training mode (objectives.h): normal, joint (EDGE), OEML, energyML, OE, energy, OECC
   double alpha = 1.0;           // --alpha: OE confidence weight
   double energy_beta = 0.1;     // --energy_beta: energy-gap weight beta
   int64_t k = 32;               // --k: bottom-k ID samples
   double m = 1.0;               // --m: margin
-  int64_t start_epoch = 8;      // --start_epoch: warm-up tau (beta = 0 before it)
-  int64_t n_epoch = 16;
+  int64_t start_epoch = 6;      // --start_epoch: warm-up tau (beta = 0 before it)
+  int64_t n_epoch = 12;
   int64_t batch_size = 128;
   int64_t oe_batch_size = 128;
   double l_rate = 0.1;
-  std::string opt = "sgd";      // sgd (nesterov, momentum cycled by one-cycle) | adam
+  std::string opt = "sgd";      // sgd (nesterov) | adam
+  double momentum = 0.9;        // SGD momentum (one-cycle cycles it between 0.85 and 0.95 instead)
+  bool nesterov = true;
   double weight_decay = 1e-4;
+  std::string schedule = "onecycle";  // onecycle | cosine (to 1e-6) | constant; stepped per iteration
   double pct_start = 0.2;
+  double backbone_lr_mult = 1.0;  // backbone lr = l_rate * this (the JointEnergy recipe uses 0.1)
+  double m_in = -25.0;          // energy / energyML margins on E = -logsumexp(z)
+  double m_out = -7.0;
+  double lambda_1 = 0.07;       // OECC weights and the baseline accuracy A_tr
+  double lambda_2 = 0.05;
+  double a_tr = 0.7573;
+  bool skip_nonfinite = false;  // skip (and count) steps with a non-finite loss instead of stopping
   bool hflip = true;            // random horizontal flip of ID and OE training images
   uint64_t seed = 2024;
   int64_t threads = 0;          // 0 = all cores

@@ -1,5 +1,6 @@
 // The training loop shared by every mode: one forward pass over [ID ; OE], the mode's
-// loss, SGD/Adam with a one-cycle schedule stepped per iteration, validation mAP per epoch.
+// loss, SGD/Adam with a per-iteration schedule, validation mAP after every epoch, and
+// checkpoints that resume bit-identically.
 //
 // Epoch = one pass over the ID training set in ID batches (the last partial batch is
 // dropped so that bottom-k always sees a full batch). The OE stream cycles: it is
@@ -7,55 +8,90 @@
 // (the reference's zip() stops at the shorter loader instead).
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
-#include <random>
 #include <ostream>
+#include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
 #include <torch/optim.h>
 
 #include "edge/data/image_set.h"
 #include "edge/model/multilabel_net.h"
+#include "edge/train/lr_schedule.h"
+#include "edge/train/objectives.h"
 #include "edge/train/train_config.h"
 
 namespace edge::train {
 
 struct EpochStats {
-  int64_t epoch = 0;        // 0-based
-  double loss = 0, bce = 0, conf = 0, gap = 0;  // means over the epoch's steps
-  double beta = 0;          // beta_t used this epoch
-  double lr = 0;            // learning rate at the epoch's last step
+  int64_t epoch = 0;  // 1-based: the number of completed epochs after this one
+  double loss = 0;    // mean total loss over the epoch's finite steps
+  std::vector<std::pair<std::string, double>> terms;  // mean of each loss term
+  double beta = 0;          // beta_t used this epoch (joint)
+  double lr = 0;            // head learning rate at the epoch's last step
   double val_map = 0;       // reference (trapezoidal) mAP on the validation set, in [0, 1]
   double images_per_s = 0;  // ID + OE training images per second
   double seconds = 0;
+  int64_t skipped_steps = 0;  // non-finite steps skipped (--skip_nonfinite)
+  bool best = false;          // best validation mAP so far
 };
+
+// Version of the checkpoint layout written by Trainer::save_checkpoint.
+inline constexpr int64_t kCheckpointFormatVersion = 1;
 
 class Trainer {
  public:
-  // `log` receives one progress line per epoch.
-  Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log);
+  // `log` receives one line per epoch; with `live_progress` also an in-place progress bar.
+  Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress = false);
 
-  // Runs all epochs; `on_epoch` (optional) is called after each.
+  // Runs the remaining epochs (all of them, or those after a restored checkpoint);
+  // `on_epoch` (optional) is called after each, e.g. to write checkpoints.
   std::vector<EpochStats> fit(const std::function<void(const EpochStats&)>& on_epoch = {});
 
+  // Everything needed to continue bit-identically: model, optimiser, epoch, global step,
+  // RNG states, OE stream position, best mAP and the history. Written atomically.
+  void save_checkpoint(const std::filesystem::path& file) const;
+  // Restores a checkpoint written by save_checkpoint for the same configuration. Throws
+  // DataError naming the file if it is missing, corrupt or from another configuration.
+  void restore_checkpoint(const std::filesystem::path& file);
+
   model::MultiLabelNet model() const { return model_; }
+  const TrainConfig& config() const { return config_; }
+  int64_t epochs_done() const { return epochs_done_; }
+  int64_t global_step() const { return global_step_; }
+  double best_map() const { return best_map_; }
+  const std::vector<EpochStats>& history() const { return history_; }
 
  private:
-  EpochStats run_epoch(int64_t epoch);
+  EpochStats run_epoch();
   torch::Tensor next_oe_indices();
+  void apply_schedule();
 
   TrainConfig config_;
+  Mode mode_;
   const data::Benchmark& data_;
   std::ostream& log_;
+  bool live_progress_;
   model::MultiLabelNet model_{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<LrSchedule> schedule_;
   int64_t steps_per_epoch_ = 0;
+  int64_t epochs_done_ = 0;
   int64_t global_step_ = 0;
+  double best_map_ = -1.0;
+  std::vector<EpochStats> history_;
   std::mt19937_64 rng_;
   std::vector<int64_t> oe_order_;
-  size_t oe_pos_ = 0;
+  int64_t oe_pos_ = 0;
 };
+
+// One epoch as a JSON object (the train_log.jsonl line format).
+nlohmann::json epoch_stats_to_json(const EpochStats& stats);
 
 // Sets the intra-op thread count (0 = all cores).
 void set_threads(int64_t threads);

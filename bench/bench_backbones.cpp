@@ -1,0 +1,222 @@
+// Backbone throughput, C++ (LibTorch) vs Python (PyTorch), in one run.
+//
+// For every architecture and input size: forward images/s (eval mode, no grad) and
+// forward+backward images/s (train mode, BCE-with-logits on the clssimp head's logits,
+// gradients zeroed each step, no optimiser step), of the whole multi-label model
+// (backbone + clssimp head, 8 classes, hidden 1000). The same models, batches, thread
+// counts and timing rule run in Python (bench/backbones_peer.py, Debian's python3-torch)
+// right after each architecture's C++ runs; the table shows both figures and their
+// ratio. Each figure is the batch size over the median of `--iters` timed steps after
+// `--warmup` untimed ones. On a shared or busy machine the figures drift by +-20%: run
+// it on an idle one, and compare ratios rather than single figures.
+//
+//   build/bench/bench_backbones [--threads 2] [--archs a,b] [--sizes 224,56]
+//                               [--batches 8,32] [--iters 5] [--warmup 1]
+//                               [--python /usr/bin/python3 | --no-python]
+//
+// small_resnet takes 1-channel images (fashion-lt's), the torchvision backbones 3.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "edge/model/backbone.h"
+#include "edge/model/multilabel_net.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::vector<std::string> archs = edge::model::architectures();
+  std::vector<int64_t> sizes = {224, 56};
+  std::vector<int64_t> batches = {8, 32};
+  int threads = 2;
+  int iters = 5;
+  int warmup = 1;
+  std::string python = "/usr/bin/python3";
+  std::string peer = (std::filesystem::path(__FILE__).parent_path() / "backbones_peer.py").string();
+  int64_t hidden = 1000;
+  int64_t num_classes = 8;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::vector<int64_t> split_ints(const std::string& s) {
+  std::vector<int64_t> out;
+  for (const auto& item : split(s)) out.push_back(std::stoll(item));
+  return out;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--archs") o.archs = split(value());
+    else if (a == "--sizes") o.sizes = split_ints(value());
+    else if (a == "--batches") o.batches = split_ints(value());
+    else if (a == "--threads") o.threads = std::stoi(value());
+    else if (a == "--iters") o.iters = std::stoi(value());
+    else if (a == "--warmup") o.warmup = std::stoi(value());
+    else if (a == "--python") o.python = value();
+    else if (a == "--peer") o.peer = value();
+    else if (a == "--no-python") o.python.clear();
+    else if (a == "--help" || a == "-h") {
+      std::cout << "usage: bench_backbones [--threads N] [--archs a,b] [--sizes 224,56] [--batches 8,32] "
+                   "[--iters N] [--warmup N] [--python PATH | --no-python] [--peer PATH]\n";
+      std::exit(0);
+    } else {
+      throw std::runtime_error("unknown flag " + a);
+    }
+  }
+  if (o.sizes.size() != o.batches.size()) throw std::runtime_error("--sizes and --batches need the same length");
+  if (o.threads < 1 || o.iters < 1 || o.warmup < 0) throw std::runtime_error("bad --threads / --iters / --warmup");
+  return o;
+}
+
+template <typename F>
+double median_seconds(const F& step, int warmup, int iters) {
+  for (int i = 0; i < warmup; ++i) step();
+  std::vector<double> t;
+  for (int i = 0; i < iters; ++i) {
+    const auto t0 = Clock::now();
+    step();
+    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+}
+
+std::string run_command(const std::string& cmd) {
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + cmd);
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  if (pclose(pipe) != 0) throw std::runtime_error("the Python peer failed:\n" + out);
+  return out;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string cpu_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  try {
+    o = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "bench_backbones: " << e.what() << "\n";
+    return 2;
+  }
+  torch::set_num_interop_threads(1);
+  torch::set_num_threads(o.threads);
+
+  // Per architecture: C++ first, then the Python peer on the same configurations, so that
+  // both figures of a row are measured within a minute of each other.
+  std::map<std::string, double> cpp, py;
+  std::string py_version = "-";
+  for (const auto& arch : o.archs) {
+    for (size_t s = 0; s < o.sizes.size(); ++s) {
+      const int64_t size = o.sizes[s], batch = o.batches[s];
+      edge::model::ModelConfig c;
+      c.arch = arch;
+      c.in_channels = arch == "small_resnet" ? 1 : 3;
+      c.hidden = o.hidden;
+      c.num_classes = o.num_classes;
+      torch::manual_seed(0);
+      edge::model::MultiLabelNet net(c);
+      const torch::Tensor x = torch::randn({batch, c.in_channels, size, size});
+      const torch::Tensor y = (torch::rand({batch, c.num_classes}) < 0.3).to(torch::kFloat32);
+
+      net->eval();
+      const double fwd = median_seconds(
+          [&] {
+            torch::NoGradGuard no_grad;
+            net->forward(x);
+          },
+          o.warmup, o.iters);
+      cpp[fmt::format("{}/{}/forward", arch, size)] = batch / fwd;
+
+      net->train();
+      const double fwd_bwd = median_seconds(
+          [&] {
+            net->zero_grad(/*set_to_none=*/true);
+            torch::binary_cross_entropy_with_logits(net->forward(x), y).backward();
+          },
+          o.warmup, o.iters);
+      cpp[fmt::format("{}/{}/forward+backward", arch, size)] = batch / fwd_bwd;
+      std::cerr << fmt::format("C++ {} @{}: {:.1f} / {:.1f} img/s\n", arch, size, batch / fwd, batch / fwd_bwd);
+    }
+    if (o.python.empty()) continue;
+    const nlohmann::json spec = {{"archs", {arch}},      {"sizes", o.sizes},   {"batches", o.batches},
+                                 {"threads", o.threads}, {"warmup", o.warmup}, {"iters", o.iters},
+                                 {"hidden", o.hidden},   {"num_classes", o.num_classes}};
+    const std::string out = run_command(o.python + " " + shell_quote(o.peer) + " " + shell_quote(spec.dump()));
+    const auto pos = out.find("RESULT ");
+    if (pos == std::string::npos) {
+      std::cerr << "bench_backbones: no RESULT line from the Python peer:\n" << out;
+      return 1;
+    }
+    const auto j = nlohmann::json::parse(out.substr(pos + 7, out.find('\n', pos) - pos - 7));
+    for (const auto& [key, value] : j.at("images_per_s").items()) py[key] = value.get<double>();
+    py_version = j.at("torch_version").get<std::string>();
+    std::cerr << "Python peer " << arch << " done\n";
+  }
+
+  std::cout << fmt::format(
+      "Backbone throughput (images/s; model = backbone + clssimp head, 8 classes)\n"
+      "threads: {} intra-op, 1 inter-op, on both sides; {} timed steps (median) after {} warm-up; CPU: {}\n"
+      "C++: LibTorch {} | Python: PyTorch {} ({})\n\n",
+      o.threads, o.iters, o.warmup, cpu_name(), TORCH_VERSION, py_version, o.python.empty() ? "not run" : o.python);
+  std::cout << "| arch | input | batch | mode | C++ img/s | PyTorch img/s | C++ / PyTorch |\n"
+               "|---|---|---|---|---:|---:|---:|\n";
+  for (const auto& arch : o.archs) {
+    for (size_t s = 0; s < o.sizes.size(); ++s) {
+      for (const std::string mode : {"forward", "forward+backward"}) {
+        const std::string key = fmt::format("{}/{}/{}", arch, o.sizes[s], mode);
+        const double a = cpp.at(key);
+        const auto it = py.find(key);
+        std::cout << fmt::format("| {} | {}x{}x{} | {} | {} | {:.1f} | {} | {} |\n", arch,
+                                 arch == "small_resnet" ? 1 : 3, o.sizes[s], o.sizes[s], o.batches[s], mode, a,
+                                 it == py.end() ? "-" : fmt::format("{:.1f}", it->second),
+                                 it == py.end() ? "-" : fmt::format("{:.2f}", a / it->second));
+      }
+    }
+  }
+  return 0;
+}

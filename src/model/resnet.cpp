@@ -1,0 +1,108 @@
+#include "edge/model/resnet.h"
+
+namespace edge::model {
+
+namespace nn = torch::nn;
+
+namespace {
+
+nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+}
+
+nn::Conv2d conv1x1(int64_t in, int64_t out, int64_t stride = 1) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false));
+}
+
+// torchvision's downsample branch: Sequential(conv1x1(stride), BatchNorm2d) -> keys downsample.0/1.
+nn::Sequential downsample_branch(int64_t in, int64_t out, int64_t stride) {
+  return nn::Sequential(conv1x1(in, out, stride), nn::BatchNorm2d(out));
+}
+
+}  // namespace
+
+void init_resnet_convs(nn::Module& module) {
+  for (auto& m : module.modules(/*include_self=*/false))
+    if (auto* conv = m->as<nn::Conv2d>()) nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+}
+
+BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride) {
+  conv1 = register_module("conv1", conv3x3(in_planes, planes, stride));
+  bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+  conv2 = register_module("conv2", conv3x3(planes, planes, 1));
+  bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+  if (stride != 1 || in_planes != planes) downsample = register_module("downsample", downsample_branch(in_planes, planes, stride));
+}
+
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
+  torch::Tensor out = torch::relu(bn1(conv1(x)));
+  out = bn2(conv2(out));
+  out += downsample ? downsample->forward(x) : x;
+  return out.relu_();
+}
+
+BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride) {
+  const int64_t out = planes * kExpansion;
+  conv1 = register_module("conv1", conv1x1(in_planes, planes));
+  bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+  conv2 = register_module("conv2", conv3x3(planes, planes, stride));
+  bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+  conv3 = register_module("conv3", conv1x1(planes, out));
+  bn3 = register_module("bn3", nn::BatchNorm2d(out));
+  if (stride != 1 || in_planes != out) downsample = register_module("downsample", downsample_branch(in_planes, out, stride));
+}
+
+torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
+  torch::Tensor out = bn1(conv1(x)).relu_();
+  out = bn2(conv2(out)).relu_();
+  out = bn3(conv3(out));
+  out += downsample ? downsample->forward(x) : x;
+  return out.relu_();
+}
+
+ResNetOptions ResNetOptions::depth(int64_t depth) {
+  switch (depth) {
+    case 18: return {false, {2, 2, 2, 2}, 3};
+    case 34: return {false, {3, 4, 6, 3}, 3};
+    case 50: return {true, {3, 4, 6, 3}, 3};
+    case 101: return {true, {3, 4, 23, 3}, 3};
+    default: break;
+  }
+  TORCH_CHECK(false, "ResNet: expected depth 18, 34, 50 or 101, got ", depth);
+  return {};
+}
+
+ResNetImpl::ResNetImpl(const ResNetOptions& o) : in_channels_(o.in_channels) {
+  TORCH_CHECK(o.in_channels >= 1, "ResNet: expected in_channels >= 1, got ", o.in_channels);
+  for (const int64_t n : o.layers) TORCH_CHECK(n >= 1, "ResNet: expected >= 1 block per layer, got ", n);
+  conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(o.in_channels, 64, 7).stride(2).padding(3).bias(false)));
+  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
+  const int64_t expansion = o.bottleneck ? BottleneckImpl::kExpansion : BasicBlockImpl::kExpansion;
+  int64_t in_planes = 64;
+  auto make_layer = [&](int64_t planes, int64_t blocks, int64_t stride) {
+    nn::Sequential layer;
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t s = b == 0 ? stride : 1;
+      if (o.bottleneck) layer->push_back(Bottleneck(in_planes, planes, s));
+      else layer->push_back(BasicBlock(in_planes, planes, s));
+      in_planes = planes * expansion;
+    }
+    return layer;
+  };
+  layer1 = register_module("layer1", make_layer(64, o.layers[0], 1));
+  layer2 = register_module("layer2", make_layer(128, o.layers[1], 2));
+  layer3 = register_module("layer3", make_layer(256, o.layers[2], 2));
+  layer4 = register_module("layer4", make_layer(512, o.layers[3], 2));
+  out_channels_ = 512 * expansion;
+  init_resnet_convs(*this);
+}
+
+torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == in_channels_, "ResNet: expected input [B, ", in_channels_,
+              ", H, W], got ", x.sizes());
+  torch::Tensor h = maxpool(bn1(conv1(x)).relu_());
+  return layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
+}
+
+}  // namespace edge::model
