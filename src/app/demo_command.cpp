@@ -96,11 +96,13 @@ void run_demo(const DemoParams& p, std::ostream& out) {
   nlohmann::json j{{"bce", eval::report_to_json(reports[0])}, {"edge", eval::report_to_json(reports[1])},
                    {"wall_seconds", seconds}, {"quick", p.quick}};
   write_text_atomically(p.out / "demo.json", j.dump(2) + "\n");
-  std::string csv = "model," + eval::report_to_csv(reports[0]).substr(0, eval::report_to_csv(reports[0]).find('\n')) + "\n";
+  // One CSV: each report's rows prefixed by the model, under one header.
+  std::string csv;
   for (size_t i = 0; i < 2; ++i) {
     std::istringstream rows(eval::report_to_csv(reports[i]));
     std::string row;
-    std::getline(rows, row);  // header
+    std::getline(rows, row);
+    if (i == 0) csv = "model," + row + "\n";
     while (std::getline(rows, row)) csv += (i == 0 ? "bce," : "edge,") + row + "\n";
   }
   write_text_atomically(p.out / "demo.csv", csv);
