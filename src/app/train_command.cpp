@@ -46,12 +46,16 @@ std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::pat
     // after a resume it holds exactly the epochs the weights have seen.
     std::string jsonl;
     for (const auto& e : trainer.history()) jsonl += train::epoch_stats_to_json(e).dump() + "\n";
-    auto model = trainer.model();
+    const auto last = run_dir / "checkpoints" / "last.ckpt";
+    trainer.save_checkpoint(last);
     if (s.best) {
-      trainer.save_checkpoint(run_dir / "checkpoints" / "best.ckpt");
+      // The best checkpoint is this epoch's: copy the file rather than serialise twice.
+      write_atomically(run_dir / "checkpoints" / "best.ckpt", [&](const fs::path& tmp) {
+        fs::copy_file(last, tmp, fs::copy_options::overwrite_existing);
+      });
+      auto model = trainer.model();
       model::save_weights(model, run_dir / "model_best.pt");
     }
-    trainer.save_checkpoint(run_dir / "checkpoints" / "last.ckpt");
     write_text_atomically(run_dir / "train_log.jsonl", jsonl);
   });
   auto model = trainer.model();
