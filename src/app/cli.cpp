@@ -2,14 +2,18 @@
 // parameter structs that the library's command functions take.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "app/config_file.h"
 #include "edge/app/commands.h"
+#include "edge/common/device.h"
 #include "edge/common/error.h"
+#include "edge/dist/launcher.h"
 
 namespace edge::app {
 
@@ -66,6 +70,7 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--lambda_1", c.lambda_1, "OECC: ID confidence weight")->capture_default_str();
   cmd.add_option("--lambda_2", c.lambda_2, "OECC: OE uniformity weight")->capture_default_str();
   cmd.add_option("--a_tr", c.a_tr, "OECC: baseline accuracy A_tr")->capture_default_str();
+  cmd.add_flag("--freeze_bn", c.freeze_bn, "BatchNorm in inference mode while training (running statistics only)");
   cmd.add_flag("--skip_nonfinite", c.skip_nonfinite, "skip (and count) steps with a non-finite loss instead of stopping");
   cmd.add_option("--seed", c.seed, "training seed")->capture_default_str();
   cmd.add_option("--width", c.model.width, "small_resnet stem width")->capture_default_str();
@@ -78,6 +83,56 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
                  "torchvision state_dict (.pth) loaded into the backbone (its classifier is ignored)");
   cmd.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
   add_data_options(cmd, c.data);
+}
+
+// The launch options that may accompany --resume: where and how, not what, to train.
+bool is_launch_option(const std::string& name) {
+  return name == "device" || name == "device-id" || name == "nproc" || name == "dist_timeout";
+}
+
+// `args` without the options that a launcher consumes (both "--opt V" and "--opt=V").
+std::vector<std::string> drop_options(const std::vector<std::string>& args, const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool dropped = false;
+    for (const auto& n : names) {
+      if (args[i] == n) {
+        ++i;  // and its value
+        dropped = true;
+      } else if (args[i].rfind(n + "=", 0) == 0) {
+        dropped = true;
+      }
+      if (dropped) break;
+    }
+    if (!dropped) out.push_back(args[i]);
+  }
+  return out;
+}
+
+// `edge train --device-id 0,1` / `--nproc N`: this process launches the training processes.
+int launch_workers(const std::vector<std::string>& expanded_args, const std::string& device_ids, int64_t nproc,
+                   const TrainLaunch& launch) {
+  if (std::getenv("WORLD_SIZE") != nullptr)
+    throw UsageError("--device-id / --nproc start their own training processes and cannot be used inside a launched "
+                     "one (WORLD_SIZE is set)");
+  if (!device_ids.empty() && nproc > 0) throw UsageError("--device-id and --nproc exclude each other");
+  std::vector<std::string> devices;
+  if (!device_ids.empty()) {
+    if (launch.device != "cpu" && launch.device != "cuda")
+      throw UsageError(fmt::format("--device {} conflicts with --device-id {} (which picks the GPUs)", launch.device,
+                                   device_ids));
+    for (int id : parse_device_ids(device_ids)) devices.push_back(fmt::format("cuda:{}", id));
+  } else {
+    if (nproc < 1 || nproc > 256) throw UsageError(fmt::format("--nproc: expected 1..256 processes, got {}", nproc));
+    if (launch.device != "cpu")
+      throw UsageError(fmt::format("--nproc starts CPU processes; for GPUs use --device-id (got --device {})",
+                                   launch.device));
+    devices.assign(size_t(nproc), "cpu");
+  }
+  const auto args = drop_options(expanded_args, {"--device-id", "--nproc", "--device"});
+  // Survivors notice a dead peer at their next collective, at the latest after the timeout.
+  return dist::launch_local_workers(dist::self_executable(), args, devices,
+                                    std::chrono::seconds(launch.dist_timeout_s + 30));
 }
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -117,6 +172,16 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   // Expanded into flags before parsing (config_file.h); registered here for --help.
   std::string config_help;
   train_cmd->add_option("--config", config_help, "read flags from a JSON or TOML file; the command line overrides it");
+  TrainLaunch launch;
+  std::string device_ids;
+  int64_t nproc = 0;
+  train_cmd->add_option("--device", launch.device, "cpu | cuda | cuda:N (cuda = cuda:LOCAL_RANK under a launcher)")
+      ->capture_default_str();
+  train_cmd->add_option("--device-id", device_ids, "train on these GPUs, one process each (e.g. 0,1)");
+  train_cmd->add_option("--nproc", nproc, "train with N CPU processes on this machine (data-parallel over Gloo)");
+  train_cmd->add_option("--dist_timeout", launch.dist_timeout_s,
+                        "seconds to wait for the other training processes (rendezvous and every collective)")
+      ->capture_default_str();
 
   EvalParams eval_params;
   std::string ood_list = "bag,textures,noise", tail_list = "0,1,2,3,4";
@@ -159,6 +224,7 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
     err << "edge: error: " << e.what() << std::endl;
     return 2;
   }
+  const std::vector<std::string> expanded_args = args;  // what launched training processes receive
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
@@ -175,14 +241,17 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
 
   try {
     const bool live = &out == &std::cout && isatty(fileno(stdout));
-    if (train_cmd->parsed() && resume_opt->count() > 0) {
+    if (train_cmd->parsed() && (!device_ids.empty() || nproc != 0)) {
+      return launch_workers(expanded_args, device_ids, nproc, launch);
+    } else if (train_cmd->parsed() && resume_opt->count() > 0) {
       for (const CLI::Option* opt : train_cmd->get_options())
-        if (opt != resume_opt && opt->count() > 0 && !opt->get_lnames().empty() && opt->get_lnames()[0] != "help")
+        if (opt != resume_opt && opt->count() > 0 && !opt->get_lnames().empty() && opt->get_lnames()[0] != "help" &&
+            !is_launch_option(opt->get_lnames()[0]))
           throw UsageError(fmt::format("--resume continues {} with its own configuration; drop --{}",
                                        resume_dir.string(), opt->get_lnames()[0]));
-      resume_train(resume_dir, out, live);
+      resume_train(resume_dir, out, live, launch);
     } else if (train_cmd->parsed()) {
-      run_train(train_cfg, train_out, out, live);
+      run_train(train_cfg, train_out, out, live, launch);
     } else if (eval_cmd->parsed()) {
       eval_params.ood_data = split_list(ood_list);
       eval_params.tail_j.clear();

@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -7,7 +10,9 @@
 
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
+#include "edge/common/device.h"
 #include "edge/common/error.h"
+#include "edge/dist/communicator.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/model/checkpoint.h"
 #include "edge/train/objectives.h"
@@ -38,10 +43,53 @@ data::Benchmark build_training_data(const train::TrainConfig& config, std::ostre
   return data::build_fashion_lt(config.data, parts);
 }
 
-// Trains the remaining epochs of `trainer`, writing logs and checkpoints after each.
+// This process's device and, under a torchrun-style launch, its process group.
+train::Placement make_placement(const TrainLaunch& launch) {
+  if (launch.dist_timeout_s < 1)
+    throw UsageError(fmt::format("--dist_timeout must be at least 1 second, got {}", launch.dist_timeout_s));
+  const dist::LaunchEnv env = dist::launch_env_from_environment();
+  train::Placement p;
+  p.device = resolve_device(launch.device, env.local_rank);
+  if (env.distributed()) p.comm = dist::Communicator::connect(env, p.device, std::chrono::seconds(launch.dist_timeout_s));
+  return p;
+}
+
+// Non-zero ranks train silently: rank 0 prints and writes for the group.
+std::ostream& rank_log(const train::Placement& p, std::ostream& log) {
+  static std::ostream null_stream(nullptr);
+  return p.rank() == 0 ? log : null_stream;
+}
+
+void describe_placement(const train::Trainer& trainer, std::ostream& log) {
+  const auto& p = trainer.placement();
+  const auto& c = trainer.config();
+  if (!p.comm) {
+    if (!p.device.is_cpu()) log << "device " << p.device.str() << std::endl;
+    return;
+  }
+  log << fmt::format("data-parallel: {} processes over {} (rank 0 on {}), global batch {} ID + {} OE = {} + {} per "
+                     "process, BatchNorm {}",
+                     p.world_size(), p.comm->backend(), p.device.str(), c.batch_size, c.oe_batch_size,
+                     c.batch_size / p.world_size(), c.oe_batch_size / p.world_size(),
+                     c.freeze_bn ? "frozen" : "per process (running statistics averaged every epoch)")
+      << std::endl;
+}
+
+// With --threads 0, CPU processes sharing a machine share its cores out rather than each
+// taking all of them (LOCAL_WORLD_SIZE processes per machine, as torchrun sets it).
+void apply_cpu_share(const train::TrainConfig& config, const train::Placement& p) {
+  if (config.threads != 0 || !p.comm || !p.device.is_cpu()) return;
+  const char* lws = std::getenv("LOCAL_WORLD_SIZE");
+  const int local = lws != nullptr && std::atoi(lws) > 0 ? std::atoi(lws) : p.world_size();
+  train::set_threads(std::max(1, int(std::thread::hardware_concurrency()) / local));
+}
+
+// Trains the remaining epochs of `trainer`, writing logs and checkpoints after each (rank 0 only).
 std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::path& run_dir, std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
+  const bool writer = trainer.placement().rank() == 0;
   auto history = trainer.fit([&](const train::EpochStats& s) {
+    if (!writer) return;
     // The log is regenerated from the trainer's history (which the checkpoint carries), so
     // after a resume it holds exactly the epochs the weights have seen.
     std::string jsonl;
@@ -58,6 +106,7 @@ std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::pat
     }
     write_text_atomically(run_dir / "train_log.jsonl", jsonl);
   });
+  if (!writer) return history;
   auto model = trainer.model();
   model::save_weights(model, run_dir / "model.pt");
 
@@ -84,30 +133,41 @@ std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::pat
 
 }  // namespace
 
-std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const fs::path& run_dir, std::ostream& log,
-                                         bool live_progress) {
+std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const fs::path& run_dir, std::ostream& log_in,
+                                         bool live_progress, const TrainLaunch& launch) {
   train::TrainConfig config = given;
   config.data.resolve_default_paths();
   config.validate();
   if (fs::exists(run_dir / "checkpoints" / "last.ckpt"))
     throw UsageError(fmt::format("--out: {} already holds a run (continue it with --resume {}, or choose another "
                                  "directory)", run_dir.string(), run_dir.string()));
+  train::Placement placement = make_placement(launch);
+  std::ostream& log = rank_log(placement, log_in);
   const data::Benchmark bench = build_training_data(config, log);
-  train::Trainer trainer(config, bench, log, live_progress);
-  nlohmann::json cfg = config;
-  cfg["provenance"] = provenance(config);
-  write_text_atomically(run_dir / "config.json", cfg.dump(2) + "\n");
+  train::Trainer trainer(config, bench, log, live_progress && placement.rank() == 0, std::move(placement));
+  apply_cpu_share(config, trainer.placement());
+  describe_placement(trainer, log);
+  if (trainer.placement().rank() == 0) {
+    nlohmann::json cfg = config;
+    cfg["provenance"] = provenance(config);
+    write_text_atomically(run_dir / "config.json", cfg.dump(2) + "\n");
+  }
   return train_into(trainer, run_dir, log);
 }
 
-std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostream& log, bool live_progress) {
+std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostream& log_in, bool live_progress,
+                                            const TrainLaunch& launch) {
   const train::TrainConfig config = train::load_run_config(run_dir);
   const auto ckpt = run_dir / "checkpoints" / "last.ckpt";
   if (!fs::exists(ckpt))
     throw DataError(fmt::format("--resume: {} not found (the run has no completed epoch to continue from)",
                                 ckpt.string()));
+  train::Placement placement = make_placement(launch);
+  std::ostream& log = rank_log(placement, log_in);
   const data::Benchmark bench = build_training_data(config, log);
-  train::Trainer trainer(config, bench, log, live_progress);
+  train::Trainer trainer(config, bench, log, live_progress && placement.rank() == 0, std::move(placement));
+  apply_cpu_share(config, trainer.placement());
+  describe_placement(trainer, log);
   trainer.restore_checkpoint(ckpt);
   log << fmt::format("resuming {} after epoch {}/{} (global step {})", run_dir.string(), trainer.epochs_done(),
                      config.n_epoch, trainer.global_step())

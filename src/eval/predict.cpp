@@ -12,10 +12,12 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& 
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
+  const auto params = model->parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < set.size(); i += batch_size) {
     const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
-    out.push_back(model->forward(data::to_float_input(batch, mean, std)).to(torch::kFloat32));
+    out.push_back(model->forward(data::to_float_input(batch, mean, std).to(device)).to(torch::kFloat32).cpu());
   }
   model->train(was_training);
   return torch::cat(out).contiguous();

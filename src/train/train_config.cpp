@@ -47,7 +47,7 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
       {"nesterov", c.nesterov}, {"weight_decay", c.weight_decay}, {"schedule", c.schedule},
       {"pct_start", c.pct_start}, {"backbone_lr_mult", c.backbone_lr_mult}, {"m_in", c.m_in},
       {"m_out", c.m_out}, {"lambda_1", c.lambda_1}, {"lambda_2", c.lambda_2}, {"a_tr", c.a_tr},
-      {"skip_nonfinite", c.skip_nonfinite}, {"hflip", c.hflip},
+      {"skip_nonfinite", c.skip_nonfinite}, {"hflip", c.hflip}, {"freeze_bn", c.freeze_bn},
       {"seed", c.seed}, {"threads", c.threads}, {"eval_batch_size", c.eval_batch_size}};
 }
 
@@ -90,6 +90,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   j.at("a_tr").get_to(c.a_tr);
   j.at("skip_nonfinite").get_to(c.skip_nonfinite);
   j.at("hflip").get_to(c.hflip);
+  c.freeze_bn = j.value("freeze_bn", false);  // absent in runs written before the flag existed
   j.at("seed").get_to(c.seed);
   j.at("threads").get_to(c.threads);
   j.at("eval_batch_size").get_to(c.eval_batch_size);

@@ -34,6 +34,18 @@ torch::Tensor flip_some(const torch::Tensor& x, const std::vector<uint8_t>& mask
   return torch::where(m, x.flip({3}), x);
 }
 
+// This rank's part of the flip coins of a global [ID ; OE] batch: its ID shard, then its OE shard.
+std::vector<uint8_t> local_shard_mask(const std::vector<uint8_t>& coins, int64_t b_in, const Placement& placement) {
+  if (placement.world_size() == 1) return coins;
+  const auto [ib, ie] = shard_range(b_in, placement.rank(), placement.world_size());
+  std::vector<uint8_t> mask(coins.begin() + ib, coins.begin() + ie);
+  if (int64_t(coins.size()) > b_in) {
+    const auto [ob, oe] = shard_range(int64_t(coins.size()) - b_in, placement.rank(), placement.world_size());
+    mask.insert(mask.end(), coins.begin() + b_in + ob, coins.begin() + b_in + oe);
+  }
+  return mask;
+}
+
 std::string terms_text(const std::vector<std::pair<std::string, double>>& terms) {
   std::string s;
   for (const auto& [name, v] : terms) s += fmt::format("{}{} {:.4f}", s.empty() ? "" : " ", name, v);
@@ -87,9 +99,10 @@ void set_threads(int64_t threads) {
   torch::set_num_threads(static_cast<int>(n));
 }
 
-Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress)
+Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress,
+                 Placement placement)
     : config_(config), mode_(parse_mode(config.score)), data_(data), log_(log), live_progress_(live_progress),
-      rng_(config.seed) {
+      placement_(std::move(placement)), rng_(config.seed) {
   config_.validate();
   if (data.id_train.size() < config_.batch_size)
     throw UsageError(fmt::format("--batch_size {} exceeds the ID training set ({} images)", config_.batch_size,
@@ -97,8 +110,16 @@ Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::os
   if (uses_outliers(mode_) && data.oe_train.size() == 0)
     throw UsageError(fmt::format("--score {} needs an OE training set, got an empty one", config_.score));
   set_threads(config_.threads);
+  const int world = placement_.world_size();
+  for (const auto& [flag, n] : {std::pair<const char*, int64_t>{"--batch_size", config_.batch_size},
+                                {"--oe_batch_size", config_.oe_batch_size}})
+    if (n % world != 0)
+      throw UsageError(fmt::format("{} {} is the global batch and must divide evenly among the {} training processes",
+                                   flag, n, world));
   torch::manual_seed(config_.seed);
   model_ = model::build_model(config_.model);
+  model_->to(placement_.device);
+  if (placement_.comm) broadcast_module(*model_, *placement_.comm);  // identical start on every rank
   steps_per_epoch_ = data.id_train.size() / config_.batch_size;
   schedule_ = std::make_unique<LrSchedule>(config_.schedule, config_.l_rate, config_.n_epoch * steps_per_epoch_,
                                            config_.pct_start);
@@ -121,6 +142,11 @@ Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::os
   }
 }
 
+std::vector<int64_t> Trainer::local_shard(const std::vector<int64_t>& global) const {
+  const auto [begin, end] = shard_range(int64_t(global.size()), placement_.rank(), placement_.world_size());
+  return std::vector<int64_t>(global.begin() + begin, global.begin() + end);
+}
+
 torch::Tensor Trainer::next_oe_indices() {
   std::vector<int64_t> idx(config_.oe_batch_size);
   for (auto& i : idx) {
@@ -132,7 +158,7 @@ torch::Tensor Trainer::next_oe_indices() {
     }
     i = oe_order_[oe_pos_++];
   }
-  return torch::tensor(idx, torch::kInt64);
+  return torch::tensor(local_shard(idx), torch::kInt64);
 }
 
 void Trainer::apply_schedule() {
@@ -157,6 +183,7 @@ void Trainer::apply_schedule() {
 EpochStats Trainer::run_epoch() {
   const auto t0 = Clock::now();
   model_->train();
+  if (config_.freeze_bn) freeze_batch_norm(*model_);
   const int64_t epoch = epochs_done_;  // 0-based index of this epoch
   ObjectiveParams params;
   params.edge = EdgeLossParams{config_.alpha, epoch >= config_.start_epoch ? config_.energy_beta : 0.0,
@@ -180,24 +207,37 @@ EpochStats Trainer::run_epoch() {
   std::bernoulli_distribution coin(0.5);
   auto last_draw = Clock::now();
   for (int64_t step = 0; step < steps_per_epoch_; ++step, ++global_step_) {
-    const auto id_idx = torch::tensor(std::vector<int64_t>(order.begin() + step * config_.batch_size,
-                                                           order.begin() + (step + 1) * config_.batch_size),
+    const auto id_idx = torch::tensor(local_shard(std::vector<int64_t>(order.begin() + step * config_.batch_size,
+                                                                       order.begin() + (step + 1) * config_.batch_size)),
                                       torch::kInt64);
     torch::Tensor x = data_.id_train.images.index_select(0, id_idx);
     const torch::Tensor y = data_.id_train.labels.index_select(0, id_idx);
     if (with_oe) x = torch::cat({x, data_.oe_train.images.index_select(0, next_oe_indices())});
     torch::Tensor input = data::to_float_input(x, mean, std);
     if (config_.hflip) {
-      std::vector<uint8_t> mask(input.size(0));
-      for (auto& v : mask) v = coin(rng_);
+      // Every rank draws the global batch's coins ([ID ; OE] order) and keeps its shards'.
+      std::vector<uint8_t> coins(config_.batch_size + (with_oe ? config_.oe_batch_size : 0));
+      for (auto& v : coins) v = coin(rng_);
+      std::vector<uint8_t> mask = local_shard_mask(coins, config_.batch_size, placement_);
       input = flip_some(input, mask);
     }
+    input = input.to(placement_.device);
     apply_schedule();
 
     const torch::Tensor logits = model_->forward(input);
-    const int64_t b_in = config_.batch_size;
-    const LossTerms loss = compute_objective(mode_, logits.slice(0, 0, b_in), y,
-                                             with_oe ? logits.slice(0, b_in) : torch::Tensor(), params);
+    const int64_t b_in = config_.batch_size / placement_.world_size();
+    const torch::Tensor z_in = logits.slice(0, 0, b_in), z_oe = with_oe ? logits.slice(0, b_in) : torch::Tensor();
+    const torch::Tensor y_dev = y.to(placement_.device);
+    LossTerms loss;
+    torch::Tensor to_backward;
+    if (placement_.comm) {
+      DataParallelLoss dp = data_parallel_objective(mode_, z_in, y_dev, z_oe, params, *placement_.comm);
+      loss = std::move(dp.global);
+      to_backward = dp.surrogate;
+    } else {
+      loss = compute_objective(mode_, z_in, y_dev, z_oe, params);
+      to_backward = loss.total;
+    }
     const double loss_v = loss.total.item<double>();
     std::vector<double> term_v;
     for (const auto& [name, t] : loss.parts) term_v.push_back(t.item<double>());
@@ -215,7 +255,8 @@ EpochStats Trainer::run_epoch() {
       continue;
     }
     optimizer_->zero_grad();
-    loss.total.backward();
+    to_backward.backward();
+    if (placement_.comm) all_reduce_gradients(model_->parameters(), *placement_.comm);
     optimizer_->step();
 
     ++finite_steps;
@@ -224,7 +265,7 @@ EpochStats Trainer::run_epoch() {
       for (const auto& [name, t] : loss.parts) st.terms.emplace_back(name, 0.0);
     for (size_t i = 0; i < term_v.size(); ++i) st.terms[i].second += term_v[i];
     st.lr = schedule_->lr(global_step_);
-    images += input.size(0);
+    images += input.size(0) * placement_.world_size();
     if (live_progress_ && std::chrono::duration<double>(Clock::now() - last_draw).count() > 0.5) {
       last_draw = Clock::now();
       const double elapsed = std::chrono::duration<double>(last_draw - t0).count();
@@ -241,6 +282,7 @@ EpochStats Trainer::run_epoch() {
   const double n = double(std::max<int64_t>(1, finite_steps));
   st.loss /= n;
   for (auto& t : st.terms) t.second /= n;
+  if (placement_.comm && !config_.freeze_bn) average_batch_norm_statistics(*model_, *placement_.comm);
   const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
   st.images_per_s = images / std::max(1e-9, train_s);
   st.val_map = data_.id_val.size() > 0
@@ -309,7 +351,7 @@ void Trainer::restore_checkpoint(const std::filesystem::path& file) {
   if (!std::filesystem::exists(file)) throw DataError(fmt::format("checkpoint {} not found", file.string()));
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(file.string());
+    archive.load_from(file.string(), placement_.device);
     c10::IValue meta_v;
     archive.read("meta", meta_v);
     const auto meta = nlohmann::json::parse(meta_v.toStringRef());
@@ -317,7 +359,8 @@ void Trainer::restore_checkpoint(const std::filesystem::path& file) {
     if (version != kCheckpointFormatVersion)
       throw DataError(fmt::format("checkpoint {} has format version {}, this program reads version {}",
                                   file.string(), version, kCheckpointFormatVersion));
-    if (meta.at("config") != nlohmann::json(config_))
+    // Through TrainConfig, so that keys added since (with their defaults) compare equal.
+    if (nlohmann::json(meta.at("config").get<TrainConfig>()) != nlohmann::json(config_))
       throw DataError(fmt::format("checkpoint {} was written with another configuration than this run's",
                                   file.string()));
     torch::serialize::InputArchive model_archive, optim_archive;
@@ -328,6 +371,8 @@ void Trainer::restore_checkpoint(const std::filesystem::path& file) {
     torch::Tensor oe_order, torch_rng;
     archive.read("oe_order", oe_order);
     archive.read("torch_rng", torch_rng);
+    oe_order = oe_order.cpu();  // load_from mapped everything onto the training device
+    torch_rng = torch_rng.cpu();
     oe_order_.assign(oe_order.data_ptr<int64_t>(), oe_order.data_ptr<int64_t>() + oe_order.numel());
     if (oe_order_.size() == 1 && oe_order_[0] < 0) oe_order_.clear();
     oe_pos_ = meta.at("oe_pos").get<int64_t>();

@@ -12,6 +12,15 @@
 
 namespace edge::app {
 
+// How `edge train` runs (launch settings, not part of the run's configuration, so a run may
+// resume on another device or number of processes). Data-parallel training starts when the
+// torchrun variables RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT say WORLD_SIZE > 1:
+// every process trains its shard of each global batch, rank 0 alone writes the run directory.
+struct TrainLaunch {
+  std::string device = "cpu";    // --device cpu | cuda | cuda:N ("cuda" = cuda:LOCAL_RANK)
+  int64_t dist_timeout_s = 300;  // --dist_timeout: bound on the rendezvous and on every collective
+};
+
 // `edge train`: trains and writes the run directory:
 //   config.json      the resolved configuration plus provenance (versions, git commit, seed)
 //   train_log.jsonl  one JSON line per epoch (every loss term, lr, validation mAP, time)
@@ -20,12 +29,13 @@ namespace edge::app {
 //   summary.json     the end-of-run summary
 // `live_progress` draws an in-place progress bar (for terminals).
 std::vector<train::EpochStats> run_train(const train::TrainConfig& config, const std::filesystem::path& run_dir,
-                                         std::ostream& log, bool live_progress = false);
+                                         std::ostream& log, bool live_progress = false,
+                                         const TrainLaunch& launch = {});
 
 // `edge train --resume RUN_DIR`: continues an interrupted run from checkpoints/last.ckpt
 // with the run's own configuration.
 std::vector<train::EpochStats> resume_train(const std::filesystem::path& run_dir, std::ostream& log,
-                                            bool live_progress = false);
+                                            bool live_progress = false, const TrainLaunch& launch = {});
 
 struct EvalParams {
   std::filesystem::path checkpoint;          // run directory

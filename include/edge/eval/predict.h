@@ -6,7 +6,8 @@
 
 namespace edge::eval {
 
-// Logits [N, C] (float32, CPU) of every image of `set`, in batches, eval mode, no grad.
+// Logits [N, C] (float32, CPU) of every image of `set`, in batches, eval mode, no grad; the
+// batches run on the model's device.
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
                              int64_t batch_size, double mean, double std);
 

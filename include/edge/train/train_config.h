@@ -41,6 +41,7 @@ struct TrainConfig {
   double a_tr = 0.7573;
   bool skip_nonfinite = false;  // skip (and count) steps with a non-finite loss instead of stopping
   bool hflip = true;            // random horizontal flip of ID and OE training images
+  bool freeze_bn = false;       // BatchNorm in inference mode while training (running statistics, no updates)
   uint64_t seed = 2024;
   int64_t threads = 0;          // 0 = all cores
   int64_t eval_batch_size = 500;

@@ -22,6 +22,7 @@
 
 #include "edge/data/image_set.h"
 #include "edge/model/multilabel_net.h"
+#include "edge/train/data_parallel.h"
 #include "edge/train/lr_schedule.h"
 #include "edge/train/objectives.h"
 #include "edge/train/train_config.h"
@@ -47,7 +48,10 @@ inline constexpr int64_t kCheckpointFormatVersion = 1;
 class Trainer {
  public:
   // `log` receives one line per epoch; with `live_progress` also an in-place progress bar.
-  Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress = false);
+  // `placement`: the device, and the process group for data-parallel training (data_parallel.h);
+  // --batch_size and --oe_batch_size are then global and must divide by the world size.
+  Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress = false,
+          Placement placement = {});
 
   // Runs the remaining epochs (all of them, or those after a restored checkpoint);
   // `on_epoch` (optional) is called after each, e.g. to write checkpoints.
@@ -58,10 +62,12 @@ class Trainer {
   void save_checkpoint(const std::filesystem::path& file) const;
   // Restores a checkpoint written by save_checkpoint for the same configuration. Throws
   // DataError naming the file if it is missing, corrupt or from another configuration.
+  // Loads onto this trainer's device, so a run may resume on another device or world size.
   void restore_checkpoint(const std::filesystem::path& file);
 
   model::MultiLabelNet model() const { return model_; }
   const TrainConfig& config() const { return config_; }
+  const Placement& placement() const { return placement_; }
   int64_t epochs_done() const { return epochs_done_; }
   int64_t global_step() const { return global_step_; }
   double best_map() const { return best_map_; }
@@ -71,12 +77,15 @@ class Trainer {
   EpochStats run_epoch();
   torch::Tensor next_oe_indices();
   void apply_schedule();
+  // This rank's shard of a global index batch (all of it in a single process).
+  std::vector<int64_t> local_shard(const std::vector<int64_t>& global) const;
 
   TrainConfig config_;
   Mode mode_;
   const data::Benchmark& data_;
   std::ostream& log_;
   bool live_progress_;
+  Placement placement_;
   model::MultiLabelNet model_{nullptr};
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;

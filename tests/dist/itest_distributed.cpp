@@ -1,0 +1,309 @@
+// Data-parallel training over c10d/Gloo on loopback, with the real `edge` binary as the
+// training processes (torchrun-style variables, or its own --nproc launcher):
+// - two processes train exactly what one process trains with the same global batch, up to
+//   floating-point reduction order (--freeze_bn: see data_parallel.h for why);
+// - a run resumes with another number of processes;
+// - a killed rank makes the survivor exit with a one-line error instead of hanging;
+// - --device / --device-id fail clearly without CUDA.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "edge/common/atomic_file.h"
+#include "edge/data/fashion_lt.h"
+#include "edge/dist/launcher.h"
+#include "edge/model/checkpoint.h"
+#include "edge/train/trainer.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Measured: 2 Gloo processes vs 1 process, 2 epochs (16 SGD steps): relative loss
+// differences ~1e-8, weights ~3e-7 absolute (of magnitudes up to ~1). The bounds leave
+// room for other BLAS/CPU reduction orders.
+constexpr double kLossRelTol = 1e-5;
+constexpr double kWeightAbsTol = 1e-4;
+
+// The tiny run every test trains: fashion-lt 256 ID / 128 OE, global batch 32 + 32, k 8.
+std::vector<std::string> tiny_run(const fs::path& out, int64_t epochs = 2) {
+  return {"train", "--score", "joint", "--id_train", "256", "--id_val", "64", "--oe_train", "128",
+          "--batch_size", "32", "--oe_batch_size", "32", "--k", "8", "--n_epoch", std::to_string(epochs),
+          "--start_epoch", "1", "--width", "8", "--hidden", "32", "--threads", "1", "--out", out.string()};
+}
+
+edge::train::TrainConfig tiny_config() {
+  edge::train::TrainConfig c;
+  c.score = "joint";
+  c.data.id_train = 256;
+  c.data.id_val = 64;
+  c.data.oe_train = 128;
+  c.data.resolve_default_paths();
+  c.batch_size = 32;
+  c.oe_batch_size = 32;
+  c.k = 8;
+  c.n_epoch = 2;
+  c.start_epoch = 1;
+  c.model.width = 8;
+  c.model.hidden = 32;
+  c.threads = 1;
+  c.freeze_bn = true;
+  return c;
+}
+
+// One `edge` process with extra environment variables, its output in files.
+struct Proc {
+  pid_t pid = -1;
+  fs::path out, err;
+};
+
+Proc start_edge(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+                const fs::path& log_stem) {
+  Proc p{-1, log_stem.string() + ".out", log_stem.string() + ".err"};
+  std::vector<std::string> argv{EDGE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  p.pid = ::fork();
+  if (p.pid == 0) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    const int o = ::open(p.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int e = ::open(p.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execv(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  return p;
+}
+
+// Exit code, or -1 after killing it when it runs past `limit` (the test's hard bound).
+int wait_for(Proc& p, std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(p.pid, &status, WNOHANG) == p.pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(p.pid, SIGKILL);
+  ::waitpid(p.pid, nullptr, 0);
+  return -1;
+}
+
+std::string slurp(const fs::path& f) {
+  std::ifstream in(f);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::pair<std::string, std::string>> rank_env(int rank, int world, int port) {
+  return {{"RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(world)}, {"LOCAL_RANK", std::to_string(rank)},
+          {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", std::to_string(port)}};
+}
+
+// Trains `args` as `world` torchrun-style processes; expects all to succeed.
+void train_ranks(const std::vector<std::string>& args, int world, const fs::path& logs) {
+  const int port = edge::dist::free_local_port();
+  std::vector<Proc> procs;
+  for (int r = 0; r < world; ++r) procs.push_back(start_edge(args, rank_env(r, world, port), logs / ("rank" + std::to_string(r))));
+  for (int r = 0; r < world; ++r) {
+    const int code = wait_for(procs[r], std::chrono::seconds(60));
+    ASSERT_EQ(code, 0) << "rank " << r << ":\n" << slurp(procs[r].out) << slurp(procs[r].err);
+  }
+  for (int r = 1; r < world; ++r) EXPECT_EQ(slurp(procs[r].out), "") << "only rank 0 prints";
+}
+
+std::vector<nlohmann::json> read_log(const fs::path& run) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(edge::read_text_file(run / "train_log.jsonl"));
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+void expect_same_losses(const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b, double rel_tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t e = 0; e < a.size(); ++e) {
+    const double la = a[e]["loss"], lb = b[e]["loss"];
+    EXPECT_LE(std::abs(la - lb), rel_tol * std::abs(la)) << "epoch " << e + 1 << ": " << la << " vs " << lb;
+    for (const auto& [name, v] : a[e]["terms"].items()) {
+      const double tb = b[e]["terms"][name];
+      EXPECT_LE(std::abs(v.get<double>() - tb), rel_tol * std::abs(v.get<double>()) + 1e-12)
+          << "epoch " << e + 1 << " term " << name;
+    }
+    EXPECT_NEAR(a[e]["val_map"].get<double>(), b[e]["val_map"].get<double>(), 1e-3) << "epoch " << e + 1;
+  }
+}
+
+double max_weight_difference(const edge::model::StateDict& a, const edge::model::StateDict& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (const auto& [name, t] : a) {
+    const auto it = b.find(name);
+    if (it == b.end()) {
+      ADD_FAILURE() << "missing " << name;
+      continue;
+    }
+    worst = std::max(worst, (t.to(torch::kFloat64) - it->second.to(torch::kFloat64)).abs().max().item<double>());
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST(Distributed, TwoGlooProcessesEqualOneProcessWithTheSameGlobalBatch) {
+  edge::test::TempDir dir;
+  auto args = [&](const std::string& name) {
+    auto a = tiny_run(dir.path() / name);
+    a.push_back("--freeze_bn");
+    return a;
+  };
+  const auto t0 = Clock::now();
+  train_ranks(args("one"), 1, dir.path());
+  train_ranks(args("two"), 2, dir.path());
+  const auto one = read_log(dir.path() / "one"), two = read_log(dir.path() / "two");
+  expect_same_losses(one, two, kLossRelTol);
+  const double diff = max_weight_difference(edge::model::read_state_dict(dir.path() / "one" / "model.pt"),
+                                            edge::model::read_state_dict(dir.path() / "two" / "model.pt"));
+  EXPECT_LE(diff, kWeightAbsTol);
+  std::cout << "[ measured ] 1 vs 2 processes: max |weight difference| " << diff << ", epoch-2 loss "
+            << one.back()["loss"] << " vs " << two.back()["loss"] << "\n";
+
+  // edge's own launcher (--nproc) runs the same computation as the torchrun-style launch.
+  Proc launcher = start_edge([&] { auto a = args("nproc"); a.insert(a.end(), {"--nproc", "2"}); return a; }(), {},
+                             dir.path() / "launcher");
+  ASSERT_EQ(wait_for(launcher, std::chrono::seconds(60)), 0) << slurp(launcher.out) << slurp(launcher.err);
+  EXPECT_NE(slurp(launcher.out).find("data-parallel: 2 processes over gloo"), std::string::npos) << slurp(launcher.out);
+  const auto nproc = read_log(dir.path() / "nproc");
+  expect_same_losses(two, nproc, 0.0);
+  EXPECT_EQ(max_weight_difference(edge::model::read_state_dict(dir.path() / "two" / "model.pt"),
+                                  edge::model::read_state_dict(dir.path() / "nproc" / "model.pt")),
+            0.0);
+  std::cout << "[ measured ] three tiny runs in " << std::chrono::duration<double>(Clock::now() - t0).count()
+            << " s\n";
+}
+
+TEST(Distributed, PerProcessBatchNormTrainsAndKeepsRanksIdentical) {
+  // Without --freeze_bn each rank normalises with its own 16 + 16 samples (DDP's default),
+  // so the result is not the one-process one; it must still train, and the averaged
+  // running statistics make rank 0's model the group's.
+  edge::test::TempDir dir;
+  train_ranks(tiny_run(dir.path() / "run"), 2, dir.path());
+  const auto log = read_log(dir.path() / "run");
+  ASSERT_EQ(log.size(), 2u);
+  for (const auto& e : log) EXPECT_TRUE(std::isfinite(e["loss"].get<double>()));
+  EXPECT_LT(log.back()["terms"]["bce"].get<double>(), log.front()["terms"]["bce"].get<double>());
+}
+
+TEST(Distributed, ResumesWithAnotherNumberOfProcesses) {
+  edge::test::TempDir dir;
+  const auto config = tiny_config();
+  edge::data::FashionLtParts parts;
+  parts.id_test = false;
+  parts.ood.clear();
+  const auto data = edge::data::build_fashion_lt(config.data, parts);
+  std::ostringstream log;
+  edge::train::Trainer straight(config, data, log);
+  straight.fit();
+
+  // A one-process run that "dies" after epoch 1, as `edge train` would have left it.
+  const fs::path run = dir.path() / "run";
+  fs::create_directories(run / "checkpoints");
+  edge::write_text_atomically(run / "config.json", nlohmann::json(config).dump(2) + "\n");
+  struct Interrupt {};
+  edge::train::Trainer first(config, data, log);
+  try {
+    first.fit([&](const edge::train::EpochStats&) {
+      first.save_checkpoint(run / "checkpoints" / "last.ckpt");
+      throw Interrupt{};
+    });
+  } catch (const Interrupt&) {
+  }
+  train_ranks({"train", "--resume", run.string(), "--dist_timeout", "30"}, 2, dir.path());
+  const auto resumed = read_log(run);
+  ASSERT_EQ(resumed.size(), 2u);
+  EXPECT_EQ(resumed[0]["loss"].get<double>(), straight.history()[0].loss);  // epoch 1 is the checkpoint's
+  EXPECT_NEAR(resumed[1]["loss"].get<double>(), straight.history()[1].loss, kLossRelTol * straight.history()[1].loss);
+  auto model = straight.model();
+  EXPECT_LE(max_weight_difference(edge::model::module_state(*model), edge::model::read_state_dict(run / "model.pt")),
+            kWeightAbsTol);
+}
+
+TEST(Distributed, AKilledRankMakesTheOthersExitWithAOneLineError) {
+  edge::test::TempDir dir;
+  const int port = edge::dist::free_local_port();
+  auto args = tiny_run(dir.path() / "run", 400);
+  args.insert(args.end(), {"--dist_timeout", "20"});
+  Proc r0 = start_edge(args, rank_env(0, 2, port), dir.path() / "rank0");
+  Proc r1 = start_edge(args, rank_env(1, 2, port), dir.path() / "rank1");
+  // Kill rank 1 once training is under way (rank 0 has logged an epoch).
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (slurp(r0.out).find("epoch   1/") == std::string::npos && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_NE(slurp(r0.out).find("epoch   1/"), std::string::npos) << slurp(r0.out) << slurp(r0.err);
+  ::kill(r1.pid, SIGKILL);
+  const auto killed = Clock::now();
+  EXPECT_EQ(wait_for(r1, std::chrono::seconds(5)), 128 + SIGKILL);
+  const int code = wait_for(r0, std::chrono::seconds(45));  // bounded: -1 means it hung and was killed
+  const double seconds = std::chrono::duration<double>(Clock::now() - killed).count();
+  EXPECT_EQ(code, 1) << slurp(r0.err);
+  const std::string err = slurp(r0.err);
+  EXPECT_EQ(err.rfind("edge: error: rank 0 of 2: ", 0), 0u) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  std::cout << "[ measured ] survivor exited " << seconds << " s after its peer was killed: " << err;
+}
+
+TEST(Distributed, AMissingRankIsARendezvousErrorAfterTheTimeout) {
+  edge::test::TempDir dir;
+  auto args = tiny_run(dir.path() / "run");
+  args.insert(args.end(), {"--dist_timeout", "3"});
+  Proc r0 = start_edge(args, rank_env(0, 2, edge::dist::free_local_port()), dir.path() / "rank0");
+  EXPECT_EQ(wait_for(r0, std::chrono::seconds(30)), 1);
+  const std::string err = slurp(r0.err);
+  EXPECT_NE(err.find("edge: error: rank 0 of 2: could not join the process group"), std::string::npos) << err;
+}
+
+TEST(Distributed, BatchesMustDivideAmongTheProcesses) {
+  edge::test::TempDir dir;
+  auto args = tiny_run(dir.path() / "run");
+  args.insert(args.end(), {"--batch_size", "30", "--nproc", "4", "--dist_timeout", "20"});
+  Proc p = start_edge(args, {}, dir.path() / "launcher");
+  EXPECT_EQ(wait_for(p, std::chrono::seconds(60)), 2);
+  EXPECT_NE(slurp(p.err).find("--batch_size 30 is the global batch and must divide evenly among the 4"),
+            std::string::npos)
+      << slurp(p.err);
+}
+
+TEST(Devices, CudaWithoutCudaIsAOneLineUsageError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has CUDA";
+  edge::test::TempDir dir;
+  for (const std::vector<std::string> extra : {std::vector<std::string>{"--device", "cuda"},
+                                               {"--device", "cuda:1"}, {"--device-id", "0,1"}}) {
+    auto args = tiny_run(dir.path() / "run");
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = edge::test::run_cli(args);
+    EXPECT_EQ(r.code, 2) << extra[1];
+    EXPECT_NE(r.err.find("CUDA is not available in this build or on this machine"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(fs::exists(dir.path() / "run" / "config.json")) << "no silent CPU fallback";
+  }
+  auto args = tiny_run(dir.path() / "run");
+  args.insert(args.end(), {"--device", "gpu"});
+  const auto r = edge::test::run_cli(args);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--device: expected cpu, cuda or cuda:N, got 'gpu'"), std::string::npos) << r.err;
+}
