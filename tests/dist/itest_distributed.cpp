@@ -307,3 +307,42 @@ TEST(Devices, CudaWithoutCudaIsAOneLineUsageError) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--device: expected cpu, cuda or cuda:N, got 'gpu'"), std::string::npos) << r.err;
 }
+
+// The CUDA path (run by scripts/gpu-check.sh; skipped without CUDA). TF32 convolutions and
+// cuDNN's algorithms make CUDA differ from the CPU by more than reduction order alone.
+constexpr double kCudaLossRelTol = 2e-2;
+
+TEST(Devices, CudaTrainingFollowsTheCpuLossCurve) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  edge::test::TempDir dir;
+  for (const std::string dev : {"cpu", "cuda"}) {
+    auto args = tiny_run(dir.path() / dev);
+    args.insert(args.end(), {"--device", dev});
+    const auto r = edge::test::run_cli(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  const auto cpu = read_log(dir.path() / "cpu"), cuda = read_log(dir.path() / "cuda");
+  expect_same_losses(cpu, cuda, kCudaLossRelTol);
+  for (size_t e = 0; e < cpu.size(); ++e)
+    std::cout << "[ measured ] epoch " << e + 1 << " loss cpu " << cpu[e]["loss"] << " cuda " << cuda[e]["loss"] << "\n";
+  // The CUDA run resumes on the CPU: checkpoints load onto the resuming process's device.
+  const auto r = edge::test::run_cli({"train", "--resume", (dir.path() / "cuda").string(), "--device", "cpu"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("nothing to do"), std::string::npos) << r.out;
+}
+
+TEST(Devices, TwoProcessesOnOneGpuEqualOneProcess) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  edge::test::TempDir dir;
+  auto args = [&](const std::string& name) {
+    auto a = tiny_run(dir.path() / name);
+    a.insert(a.end(), {"--freeze_bn", "--device", "cuda:0"});
+    return a;
+  };
+  train_ranks(args("one"), 1, dir.path());
+  train_ranks(args("two"), 2, dir.path());  // Gloo stages CUDA tensors through the host (NCCL needs a GPU per rank)
+  const auto one = read_log(dir.path() / "one"), two = read_log(dir.path() / "two");
+  expect_same_losses(one, two, kCudaLossRelTol);
+  std::cout << "[ measured ] cuda 1 vs 2 processes: epoch-2 loss " << one.back()["loss"] << " vs "
+            << two.back()["loss"] << "\n";
+}
