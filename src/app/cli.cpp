@@ -194,6 +194,7 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       ->capture_default_str();
   eval_cmd->add_option("--out", eval_params.out, "output folder (default RUN_DIR/eval)");
   eval_cmd->add_option("--threads", eval_params.threads, "intra-op threads (0 = the run's setting)");
+  eval_cmd->add_option("--device", eval_params.device, "cpu | cuda | cuda:N")->capture_default_str();
 
   DemoParams demo;
   demo.quick = quick;

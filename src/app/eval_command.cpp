@@ -4,6 +4,7 @@
 
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
+#include "edge/common/device.h"
 #include "edge/common/error.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/eval/predict.h"
@@ -12,6 +13,7 @@
 namespace edge::app {
 
 eval::OodReport run_eval(const EvalParams& p, std::ostream& out) {
+  const torch::Device device = resolve_device(p.device);  // first: a bad device fails before any work
   if (p.checkpoint.empty()) throw UsageError("--checkpoint: a run directory written by `edge train` is required");
   if (!std::filesystem::is_directory(p.checkpoint))
     throw DataError(fmt::format("--checkpoint: {} is not a directory (expected a run directory)", p.checkpoint.string()));
@@ -19,6 +21,7 @@ eval::OodReport run_eval(const EvalParams& p, std::ostream& out) {
   const auto kind = score::parse_score(p.score_fn);
   const train::TrainConfig config = train::load_run_config(p.checkpoint);
   auto model = model::load_weights(config.model, p.checkpoint / "model.pt");
+  model->to(device);  // predict_logits runs the batches where the model is
   train::set_threads(p.threads > 0 ? p.threads : config.threads);
 
   data::FashionLtParts parts;

@@ -303,9 +303,12 @@ TEST(Devices, CudaWithoutCudaIsAOneLineUsageError) {
   }
   auto args = tiny_run(dir.path() / "run");
   args.insert(args.end(), {"--device", "gpu"});
-  const auto r = edge::test::run_cli(args);
+  auto r = edge::test::run_cli(args);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--device: expected cpu, cuda or cuda:N, got 'gpu'"), std::string::npos) << r.err;
+  r = edge::test::run_cli({"eval", "--checkpoint", dir.path().string(), "--device", "cuda"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("CUDA is not available"), std::string::npos) << r.err;
 }
 
 // The CUDA path (run by scripts/gpu-check.sh; skipped without CUDA). TF32 convolutions and
@@ -329,6 +332,14 @@ TEST(Devices, CudaTrainingFollowsTheCpuLossCurve) {
   const auto r = edge::test::run_cli({"train", "--resume", (dir.path() / "cuda").string(), "--device", "cpu"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("nothing to do"), std::string::npos) << r.out;
+  // Evaluation on the GPU scores like evaluation on the CPU.
+  const auto e_cpu = edge::test::run_cli({"eval", "--checkpoint", (dir.path() / "cuda").string(), "--out",
+                                          (dir.path() / "eval-cpu").string()});
+  const auto e_cuda = edge::test::run_cli({"eval", "--checkpoint", (dir.path() / "cuda").string(), "--device", "cuda",
+                                           "--out", (dir.path() / "eval-cuda").string()});
+  ASSERT_EQ(e_cpu.code, 0) << e_cpu.err;
+  ASSERT_EQ(e_cuda.code, 0) << e_cuda.err;
+  std::cout << "[ measured ] eval cpu:\n" << e_cpu.out << "eval cuda:\n" << e_cuda.out;
 }
 
 TEST(Devices, TwoProcessesOnOneGpuEqualOneProcess) {

@@ -44,6 +44,7 @@ struct EvalParams {
   std::vector<int64_t> tail_j = {0, 1, 2, 3, 4};
   std::filesystem::path out;                 // default: RUN_DIR/eval
   int64_t threads = 0;
+  std::string device = "cpu";                // --device cpu | cuda | cuda:N
 };
 
 // `edge eval`: prints the table and writes eval.json and eval.csv into the output folder.
