@@ -18,7 +18,7 @@ uint64_t fnv1a(const void* data, std::size_t size, uint64_t h) {
   return h;
 }
 
-uint64_t fnv1a(const std::string& text, uint64_t h) { return fnv1a(text.data(), text.size(), h); }
+uint64_t fnv1a_text(const std::string& text, uint64_t h) { return fnv1a(text.data(), text.size(), h); }
 
 uint64_t file_fnv1a(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -17,9 +17,9 @@ namespace edge::eval {
 namespace {
 
 uint64_t tensor_fnv(const torch::Tensor& t, uint64_t h) {
-  if (!t.defined()) return fnv1a("undefined", h);
+  if (!t.defined()) return fnv1a_text("undefined", h);
   const torch::Tensor c = t.contiguous();
-  h = fnv1a(fmt::format("{}:{}", fmt::join(c.sizes().vec(), "x"), static_cast<int>(c.scalar_type())), h);
+  h = fnv1a_text(fmt::format("{}:{}", fmt::join(c.sizes().vec(), "x"), static_cast<int>(c.scalar_type())), h);
   return fnv1a(c.data_ptr(), c.numel() * c.element_size(), h);
 }
 
@@ -52,7 +52,7 @@ score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Ima
 
 std::string CacheKey::digest() const {
   uint64_t h = kFnvOffset;
-  for (const std::string* s : {&checkpoint, &dataset, &split, &transform, &content}) h = fnv1a(*s + '\x1f', h);
+  for (const std::string* s : {&checkpoint, &dataset, &split, &transform, &content}) h = fnv1a_text(*s + '\x1f', h);
   return hex64(h);
 }
 

@@ -65,6 +65,9 @@ TEST(FeatureCache, ImageSetHashSeesEveryPixelAndLabel) {
   b.labels = a.labels.clone();
   b.labels[0][2] = 1;
   EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
+  b.labels = torch::Tensor();  // OOD sets carry no labels
+  EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
+  EXPECT_EQ(edge::eval::image_set_hash(b).size(), 16u);
 }
 
 TEST(FeatureCache, ExtractFeaturesMatchesTheForwardPass) {

@@ -138,9 +138,14 @@ TEST(ScoreGoldens, OdinWithInputNoiseMatchesReference) {
   const torch::Tensor w = T(g["weight"]), b = T(g["bias"]);
   const auto net = [&](const torch::Tensor& x) { return x.flatten(1).matmul(w.t()) + b; };
   for (const auto& [m, red] : {std::pair{"max", sc::Reduction::Max}, std::pair{"sum", sc::Reduction::Sum}})
+  {
     expect_close(sc::odin_scores(net, T(g["x"]), g["temperature"].get<double>(), g["noise"].get<double>(),
                                  std_of(g["std"]), red),
                  g[m], 1e-12, std::string("odin ") + m);
+    // The perturbation matters: without it the scores differ from the golden.
+    const auto plain = sc::odin_scores(net, T(g["x"]), g["temperature"].get<double>(), 0.0, std_of(g["std"]), red);
+    EXPECT_GT((plain - T(g[m])).abs().max().item<double>(), 1e-3);
+  }
 }
 
 TEST(ScoreGoldens, MahalanobisWithInputNoiseMatchesReference) {

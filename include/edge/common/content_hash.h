@@ -13,7 +13,7 @@ inline constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
 
 // Continues the hash `h` over `size` bytes.
 uint64_t fnv1a(const void* data, std::size_t size, uint64_t h = kFnvOffset);
-uint64_t fnv1a(const std::string& text, uint64_t h = kFnvOffset);
+uint64_t fnv1a_text(const std::string& text, uint64_t h = kFnvOffset);
 // Hash of a file's bytes; throws DataError naming the file if it cannot be read.
 uint64_t file_fnv1a(const std::filesystem::path& file);
 std::string hex64(uint64_t value);
