@@ -133,6 +133,33 @@ int launch_workers(const std::vector<std::string>& expanded_args, const std::str
   // Survivors notice a dead peer at their next collective, at the latest after the timeout.
   return dist::launch_local_workers(dist::self_executable(), args, devices,
                                     std::chrono::seconds(launch.dist_timeout_s + 30));
+// `edge eval`'s score parameters, metric convention, raw-score output and feature cache.
+void add_score_options(CLI::App& cmd, EvalParams& p) {
+  score::ScoreOptions& o = p.score_options;
+  cmd.add_option("--fpr_convention", p.fpr_convention,
+                 "FPR95 rule: id_positive (reference: ID positive, recall nearest 0.95) | ood_positive (OpenOOD)")
+      ->capture_default_str();
+  cmd.add_option("--save_scores", p.save_scores, "write every score of every set as text into this folder");
+  cmd.add_option("--cache_dir", p.cache_dir, "feature cache folder (default RUN_DIR/cache/features)");
+  cmd.add_flag("--no_cache", p.no_cache, "extract features again and do not write the cache");
+  cmd.add_option("--topk", o.topk, "energy_topk: number of largest softplus(z_c) summed")->capture_default_str();
+  cmd.add_option("--T", o.temperature, "odin_*: temperature")->capture_default_str();
+  cmd.add_option("--noise", o.noise, "odin_* / mahalanobis_*: input-perturbation magnitude (0 = none)")
+      ->capture_default_str();
+  cmd.add_option("--knn_k", o.knn_k, "knn: the k-th nearest training feature")->capture_default_str();
+  cmd.add_option("--lof_k", o.lof_k, "lof: neighbours")->capture_default_str();
+  cmd.add_option("--isol_trees", o.isol.n_estimators, "isol: trees")->capture_default_str();
+  cmd.add_option("--isol_max_samples", o.isol.max_samples, "isol: samples per tree")->capture_default_str();
+  cmd.add_option("--isol_seed", o.isol.seed, "isol: random seed")->capture_default_str();
+  cmd.add_option("--react_percentile", o.react_percentile, "react: clip at this percentile of ID training activations")
+      ->capture_default_str();
+  cmd.add_option("--react_score", o.react_aggregate, "react: logit score after clipping (energy_mc, energy_sum, ...)")
+      ->capture_default_str();
+  cmd.add_option("--vim_dim", o.vim_dim, "vim: principal dimensions (0 = the reference's rule)")->capture_default_str();
+  cmd.add_option("--gradnorm_T,--temperature_gradnorm", o.gradnorm_temperature, "gradnorm: temperature")
+      ->capture_default_str();
+  cmd.add_option("--kl_smoothing", o.kl_smoothing, "kl: pseudo-count added to every co-occurrence")
+      ->capture_default_str();
 }
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -188,13 +215,16 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   auto* eval_cmd = app.add_subcommand("eval", "evaluate OOD detection of a trained run");
   eval_cmd->add_option("--checkpoint", eval_params.checkpoint, "run directory written by `edge train`")->required();
   eval_cmd->add_option("--ood_data", ood_list, "comma-separated OOD sets: bag,textures,noise")->capture_default_str();
-  eval_cmd->add_option("--score_fn", eval_params.score_fn, "OOD score: energy_sum | energy_max | max_logit")
+  eval_cmd->add_option("--score_fn,--scores", eval_params.score_fn,
+                       "comma-separated OOD scores (higher = more in-distribution): " +
+                           fmt::format("{}", fmt::join(score::score_names(), " | ")))
       ->capture_default_str();
   eval_cmd->add_option("--tail_j", tail_list, "head/tail grid: exclude the j most frequent classes")
       ->capture_default_str();
   eval_cmd->add_option("--out", eval_params.out, "output folder (default RUN_DIR/eval)");
   eval_cmd->add_option("--threads", eval_params.threads, "intra-op threads (0 = the run's setting)");
   eval_cmd->add_option("--device", eval_params.device, "cpu | cuda | cuda:N")->capture_default_str();
+  add_score_options(*eval_cmd, eval_params);
 
   DemoParams demo;
   demo.quick = quick;

@@ -87,7 +87,7 @@ void run_demo(const DemoParams& p, std::ostream& out) {
     ep.checkpoint = dir;
     ep.threads = c.threads;
     std::ostringstream eval_log;
-    reports.push_back(run_eval(ep, eval_log));
+    reports.push_back(run_eval(ep, eval_log).front());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::string table = format_comparison(reports[0], reports[1]);

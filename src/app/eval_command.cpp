@@ -4,46 +4,199 @@
 
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
+#include "edge/common/content_hash.h"
 #include "edge/common/device.h"
 #include "edge/common/error.h"
 #include "edge/data/fashion_lt.h"
-#include "edge/eval/predict.h"
+#include "edge/eval/feature_cache.h"
+#include "edge/eval/score_files.h"
 #include "edge/model/checkpoint.h"
 
 namespace edge::app {
 
-eval::OodReport run_eval(const EvalParams& p, std::ostream& out) {
+namespace {
+
+// The images an evaluation runs on. The OOD sets are a plain list of named image sets,
+// whatever produced them.
+struct EvalData {
+  std::string dataset;                   // benchmark name (part of the feature-cache key)
+  std::vector<std::string> class_names;
+  data::ImageSet id_train, id_val, id_test;  // train / val only when a score needs them
+  std::vector<data::ImageSet> ood;
+  double mean = 0, std = 1;              // input normalisation (x/255 - mean) / std
+};
+
+EvalData build_eval_data(const train::TrainConfig& config, const EvalParams& p, bool need_train, bool need_val) {
+  data::FashionLtParts parts;
+  parts.id_train = need_train;
+  parts.id_val = need_val;
+  parts.oe_train = false;
+  parts.ood = p.ood_data;
+  data::Benchmark bench = data::build_fashion_lt(config.data, parts);
+  EvalData d;
+  d.dataset = config.dataset;
+  d.class_names = bench.class_names;
+  d.id_train = std::move(bench.id_train);
+  d.id_val = std::move(bench.id_val);
+  d.id_test = std::move(bench.id_test);
+  d.ood = std::move(bench.ood_tests);
+  d.mean = data::kFashionLtMean;
+  d.std = data::kFashionLtStd;
+  return d;
+}
+
+metrics::FprConvention parse_convention(const std::string& s) {
+  if (s == "id_positive") return metrics::FprConvention::IdPositiveNearest;
+  if (s == "ood_positive") return metrics::FprConvention::OodPositive;
+  throw UsageError(fmt::format("--fpr_convention: expected id_positive or ood_positive, got '{}'", s));
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : s + ",") {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (ch != ' ') {
+      cur += ch;
+    }
+  }
+  return out;
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+void check_finite(const std::vector<double>& v, const std::string& score, const std::string& set) {
+  for (double x : v)
+    if (!std::isfinite(x))
+      throw NumericError(fmt::format("score {} is not finite on set {} (got {})", score, set, x));
+}
+
+}  // namespace
+
+std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   const torch::Device device = resolve_device(p.device);  // first: a bad device fails before any work
   if (p.checkpoint.empty()) throw UsageError("--checkpoint: a run directory written by `edge train` is required");
   if (!std::filesystem::is_directory(p.checkpoint))
     throw DataError(fmt::format("--checkpoint: {} is not a directory (expected a run directory)", p.checkpoint.string()));
   if (p.ood_data.empty()) throw UsageError("--ood_data: at least one OOD set is required");
-  const auto kind = score::parse_score(p.score_fn);
+  const auto convention = parse_convention(p.fpr_convention);
+  std::vector<score::Scorer> scorers;
+  for (const auto& name : split_commas(p.score_fn)) {
+    const score::ScoreKind kind = score::parse_score(name);
+    for (const auto& s : scorers)
+      if (s.kind() == kind) throw UsageError(fmt::format("--score_fn: score {} is listed twice", s.name()));
+    scorers.emplace_back(kind, p.score_options);
+  }
+  if (scorers.empty()) throw UsageError("--score_fn: at least one score is required");
+  score::ScoreNeeds needs;
+  for (const auto& s : scorers) {
+    const auto n = s.needs();
+    needs.train_features |= n.train_features;
+    needs.train_labels |= n.train_labels;
+    needs.val_logits |= n.val_logits;
+    needs.inputs |= n.inputs;
+  }
+
   const train::TrainConfig config = train::load_run_config(p.checkpoint);
-  auto model = model::load_weights(config.model, p.checkpoint / "model.pt");
-  model->to(device);  // predict_logits runs the batches where the model is
+  const auto weights = p.checkpoint / "model.pt";
+  auto model = model::load_weights(config.model, weights);
+  model->eval();
+  model->to(device);  // features are extracted where the model is and come back to the CPU
   train::set_threads(p.threads > 0 ? p.threads : config.threads);
+  const EvalData data = build_eval_data(config, p, needs.train_features || needs.train_labels, needs.val_logits);
 
-  data::FashionLtParts parts;
-  parts.id_train = parts.id_val = parts.oe_train = false;
-  parts.ood = p.ood_data;
-  const data::Benchmark bench = data::build_fashion_lt(config.data, parts);
+  // Network outputs, once per set, through the on-disk cache.
+  const std::string checkpoint_hash = hex64(file_fnv1a(weights));
+  const std::string transform = fmt::format("eval: x/255, normalise mean {} std {}, no augmentation", data.mean, data.std);
+  eval::FeatureCache cache(p.no_cache ? std::filesystem::path()
+                                      : (p.cache_dir.empty() ? p.checkpoint / "cache" / "features" : p.cache_dir));
+  auto features_of = [&](const data::ImageSet& set, const std::string& split) {
+    const eval::CacheKey key{checkpoint_hash, data.dataset, split, transform, eval::image_set_hash(set)};
+    return cache.get(key, [&] { return eval::extract_features(model, set, config.eval_batch_size, data.mean, data.std); });
+  };
+  score::FitData fit;
+  if (needs.train_features) fit.train = features_of(data.id_train, "id_train");
+  if (needs.train_labels) fit.train_labels = data.id_train.labels;
+  if (needs.val_logits) fit.val = features_of(data.id_val, "id_val");
+  const score::SetFeatures id_features = features_of(data.id_test, "id_test");
+  std::vector<score::SetFeatures> ood_features;
+  for (const auto& set : data.ood) ood_features.push_back(features_of(set, "ood_" + set.name));
 
-  const double mean = data::kFashionLtMean, std = data::kFashionLtStd;
-  const torch::Tensor id_logits = eval::predict_logits(model, bench.id_test, config.eval_batch_size, mean, std);
-  std::vector<std::pair<std::string, torch::Tensor>> ood;
-  for (const auto& set : bench.ood_tests)
-    ood.emplace_back(set.name, eval::predict_logits(model, set, config.eval_batch_size, mean, std));
-  eval::OodReport report = eval::evaluate_ood(kind, id_logits, bench.id_test.labels, ood, p.tail_j, bench.class_names);
+  // The model pieces the fitted and perturbation scores use.
+  score::ModelAccess access;
+  access.head_from_pooled = [&](const torch::Tensor& pooled) {
+    return model->head()->classify(model->head()->hidden(pooled.to(device))).cpu();
+  };
+  const auto params = model->named_parameters(true);
+  access.cls_weight = params["clsfier.cls.weight"].detach().cpu();
+  access.cls_bias = params["clsfier.cls.bias"].detach().cpu();
+  access.logits_from_input = [&](const torch::Tensor& x) { return model->forward(x.to(device)).cpu(); };
+  access.pooled_from_input = [&](const torch::Tensor& x) { return model->forward_all(x.to(device)).pooled.cpu(); };
+  access.channel_std = {data.std};
+  auto batches_of = [&](const data::ImageSet& set) {
+    score::InputBatches b;
+    const int64_t bs = config.eval_batch_size;
+    b.count = (set.size() + bs - 1) / bs;
+    b.batch = [&set, bs, &data](int64_t i) {
+      return data::to_float_input(set.images.slice(0, i * bs, std::min(set.size(), (i + 1) * bs)), data.mean, data.std);
+    };
+    return b;
+  };
+
+  std::vector<eval::OodReport> reports;
+  nlohmann::json fits = nlohmann::json::object();
+  for (auto& scorer : scorers) {
+    scorer.fit(fit, access);
+    auto score_set = [&](const score::SetFeatures& f, const data::ImageSet& set) {
+      const score::InputBatches b = batches_of(set);
+      auto v = to_vector(scorer.score(f, access, &b));
+      check_finite(v, scorer.name(), set.name);
+      return v;
+    };
+    const std::vector<double> id_scores = score_set(id_features, data.id_test);
+    eval::NamedScores ood_scores;
+    for (size_t i = 0; i < data.ood.size(); ++i) ood_scores.emplace_back(data.ood[i].name, score_set(ood_features[i], data.ood[i]));
+    if (!p.save_scores.empty()) {
+      eval::write_score_file(p.save_scores / scorer.name() / "id_test.txt", id_scores);
+      for (const auto& [name, s] : ood_scores) eval::write_score_file(p.save_scores / scorer.name() / (name + ".txt"), s);
+    }
+    reports.push_back(eval::evaluate_scores(scorer.name(), id_scores, ood_scores, id_features.logits,
+                                            data.id_test.labels, p.tail_j, data.class_names, convention));
+    fits[scorer.name()] = scorer.fit_summary();
+  }
+  if (!p.save_scores.empty()) eval::write_label_file(p.save_scores / "id_test_labels.txt", data.id_test.labels);
 
   const auto dir = p.out.empty() ? p.checkpoint / "eval" : p.out;
-  nlohmann::json j = eval::report_to_json(report);
+  // Top level: the first score's report (the single-score format); "reports": every score.
+  nlohmann::json j = eval::report_to_json(reports.front());
   j["checkpoint"] = std::filesystem::absolute(p.checkpoint).string();
+  j["checkpoint_hash"] = checkpoint_hash;
+  j["scores"] = nlohmann::json::array();
+  j["reports"] = nlohmann::json::array();
+  for (const auto& r : reports) {
+    j["scores"].push_back(r.score);
+    nlohmann::json rj = eval::report_to_json(r);
+    rj["fit"] = fits[r.score];
+    j["reports"].push_back(rj);
+  }
+  j["feature_cache"] = {{"dir", cache.dir().empty() ? nlohmann::json(nullptr) : nlohmann::json(cache.dir().string())},
+                        {"hits", cache.hits()},
+                        {"misses", cache.misses()}};
+  if (!p.save_scores.empty()) j["scores_dir"] = std::filesystem::absolute(p.save_scores).string();
   write_text_atomically(dir / "eval.json", j.dump(2) + "\n");
-  write_text_atomically(dir / "eval.csv", eval::report_to_csv(report));
-  out << eval::format_report(report);
-  out << fmt::format("wrote {} and {}\n", (dir / "eval.json").string(), (dir / "eval.csv").string());
-  return report;
+  write_text_atomically(dir / "eval.csv", eval::reports_to_csv(reports));
+  write_text_atomically(dir / "eval.md", eval::reports_to_markdown(reports));
+  for (const auto& r : reports) out << eval::format_report(r) << "\n";
+  if (reports.size() > 1) out << eval::format_summary(reports);
+  out << fmt::format("features: {} set(s) from the cache, {} extracted{}\n", cache.hits(), cache.misses(),
+                     cache.dir().empty() ? " (cache off)" : " into " + cache.dir().string());
+  out << fmt::format("wrote {}, eval.csv and eval.md\n", (dir / "eval.json").string());
+  return reports;
 }
 
 }  // namespace edge::app

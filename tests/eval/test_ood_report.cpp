@@ -74,6 +74,35 @@ TEST(OodReport, JsonAndCsvCarryEverything) {
   EXPECT_NE(table.find("ID mAP"), std::string::npos);
 }
 
+TEST(OodReport, AuprOutAndTheOodPositiveConvention) {
+  Fixture f;
+  const auto id = energy(f.id_logits), ood = energy(f.ood_a);
+  const auto r = edge::eval::evaluate_scores("energy_sum", id, {{"a", ood}}, f.id_logits, f.id_labels, {0}, f.names,
+                                             edge::metrics::FprConvention::OodPositive);
+  const auto m = edge::metrics::compute_ood_metrics(id, ood, edge::metrics::FprConvention::OodPositive);
+  EXPECT_DOUBLE_EQ(r.rows[0].fpr95, m.fpr95);
+  EXPECT_DOUBLE_EQ(r.rows[0].aupr_out, edge::metrics::aupr_out(id, ood));
+  EXPECT_EQ(r.convention, edge::metrics::to_string(edge::metrics::FprConvention::OodPositive));
+  EXPECT_NE(edge::eval::format_report(r).find(r.convention), std::string::npos);
+}
+
+TEST(OodReport, SeveralScoresInOneCsvAndMarkdown) {
+  Fixture f;
+  std::vector<edge::eval::OodReport> rs;
+  for (auto k : {ScoreKind::EnergySum, ScoreKind::MaxLogit})
+    rs.push_back(edge::eval::evaluate_ood(k, f.id_logits, f.id_labels, {{"a", f.ood_a}, {"b", f.ood_b}}, {0, 1}, f.names));
+  const std::string csv = edge::eval::reports_to_csv(rs);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * (3 + 3));  // header; per score: j=0 and j=1 rows
+  EXPECT_NE(csv.find("aupr_out_pct"), std::string::npos);
+  const std::string md = edge::eval::reports_to_markdown(rs);
+  EXPECT_NE(md.find("| energy_sum | a |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| max_logit | **mean** |"), std::string::npos) << md;
+  EXPECT_NE(md.find("ID positive"), std::string::npos) << md;
+  EXPECT_NE(md.find("| max_logit | 1 |"), std::string::npos) << md;
+  const std::string summary = edge::eval::format_summary(rs);
+  EXPECT_NE(summary.find("max_logit"), std::string::npos);
+}
+
 TEST(OodReport, RejectsBadJ) {
   Fixture f;
   EXPECT_THROW(edge::eval::evaluate_ood(ScoreKind::EnergySum, f.id_logits, f.id_labels, {{"a", f.ood_a}}, {4},

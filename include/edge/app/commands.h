@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "edge/eval/ood_report.h"
+#include "edge/score/scorer.h"
 #include "edge/train/train_config.h"
 #include "edge/train/trainer.h"
 
@@ -40,15 +41,23 @@ std::vector<train::EpochStats> resume_train(const std::filesystem::path& run_dir
 struct EvalParams {
   std::filesystem::path checkpoint;          // run directory
   std::vector<std::string> ood_data = {"bag", "textures", "noise"};
-  std::string score_fn = "energy_sum";
+  std::string score_fn = "energy_sum";       // comma-separated list of scores (score::score_names())
   std::vector<int64_t> tail_j = {0, 1, 2, 3, 4};
   std::filesystem::path out;                 // default: RUN_DIR/eval
   int64_t threads = 0;
   std::string device = "cpu";                // --device cpu | cuda | cuda:N
+  std::string fpr_convention = "id_positive";  // id_positive (reference, nearest 0.95) | ood_positive (OpenOOD)
+  score::ScoreOptions score_options;
+  std::filesystem::path save_scores;         // "" = do not write the raw scores
+  std::filesystem::path cache_dir;           // "" = RUN_DIR/cache/features
+  bool no_cache = false;                     // extract every set again, write nothing to the cache
 };
 
-// `edge eval`: prints the table and writes eval.json and eval.csv into the output folder.
-eval::OodReport run_eval(const EvalParams& params, std::ostream& out);
+// `edge eval`: extracts each set's network outputs once (cached on disk), computes every
+// requested score, prints one table per score (plus a summary for several) and writes
+// eval.json (everything), eval.csv and eval.md into the output folder. Returns one
+// report per score, in the order requested.
+std::vector<eval::OodReport> run_eval(const EvalParams& params, std::ostream& out);
 
 struct DemoParams {
   bool quick = false;

@@ -1,5 +1,6 @@
 // OOD evaluation of one score: per OOD set and mean, ID mAP, and the head/tail
 // breakdown of spec §6 (ID test samples containing none of the j most frequent classes).
+// Several scores: one OodReport each, combined by the *_reports formatters.
 #pragma once
 
 #include <map>
@@ -9,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <torch/types.h>
 
+#include "edge/metrics/ood_metrics.h"
 #include "edge/score/ood_scores.h"
 
 namespace edge::eval {
@@ -16,6 +18,7 @@ namespace edge::eval {
 struct MetricRow {
   std::string ood_set;  // a set name, or "mean"
   double fpr95 = 0, auroc = 0, aupr = 0;  // fractions in [0, 1]; AUPR = AUPR-In
+  double aupr_out = 0;                    // AUPR with OOD positive (negated scores)
   int64_t n_id = 0, n_ood = 0;
 };
 
@@ -39,14 +42,30 @@ struct OodReport {
   const TailBreakdown& tail_for(int64_t j) const;
 };
 
-// `id_logits` [N, C] with `id_labels` [N, C]; `ood_logits` by set name (report order kept).
+using NamedScores = std::vector<std::pair<std::string, std::vector<double>>>;
+
+// One score's values: `id_scores` [N] of the ID test set (rows of `id_labels` [N, C]),
+// `ood_scores` per OOD set (report order kept). `id_logits` [N, C] give the ID mAP.
+OodReport evaluate_scores(const std::string& score, const std::vector<double>& id_scores, const NamedScores& ood_scores,
+                          const torch::Tensor& id_logits, const torch::Tensor& id_labels,
+                          const std::vector<int64_t>& j_grid, const std::vector<std::string>& class_names,
+                          metrics::FprConvention convention = metrics::FprConvention::IdPositiveNearest);
+
+// A logit score computed here: `id_logits` [N, C] with `id_labels` [N, C]; `ood_logits` by set name.
 OodReport evaluate_ood(score::ScoreKind score, const torch::Tensor& id_logits, const torch::Tensor& id_labels,
                        const std::vector<std::pair<std::string, torch::Tensor>>& ood_logits,
-                       const std::vector<int64_t>& j_grid, const std::vector<std::string>& class_names);
+                       const std::vector<int64_t>& j_grid, const std::vector<std::string>& class_names,
+                       metrics::FprConvention convention = metrics::FprConvention::IdPositiveNearest);
 
 // Plain-text table (percentages), JSON (fractions, everything) and CSV (percentages).
 std::string format_report(const OodReport& r);
 nlohmann::json report_to_json(const OodReport& r);
 std::string report_to_csv(const OodReport& r);
+
+// Several scores: a one-line-per-score summary of the mean over OOD sets, one CSV under a
+// single header, and a Markdown document (per-set table, head/tail table, ID mAP).
+std::string format_summary(const std::vector<OodReport>& reports);
+std::string reports_to_csv(const std::vector<OodReport>& reports);
+std::string reports_to_markdown(const std::vector<OodReport>& reports);
 
 }  // namespace edge::eval

@@ -1,0 +1,51 @@
+// The network outputs of an image set (pooled feature, head hidden feature, logits),
+// extracted once and kept on disk so that every score, and a later evaluation, reuses them.
+// A cache entry is keyed by: checkpoint (hash of its weights file), dataset, split,
+// transform (a description of the input normalisation) and a hash of the set's images
+// and labels; any change makes a new key, so a stale entry is never read.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "edge/data/image_set.h"
+#include "edge/model/multilabel_net.h"
+#include "edge/score/scorer.h"
+
+namespace edge::eval {
+
+// forward_all over `set` in batches, eval mode, no grad; float32 CPU tensors.
+score::SetFeatures extract_features(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
+                                    double mean, double std);
+
+struct CacheKey {
+  std::string checkpoint;  // hash of the weights file
+  std::string dataset;
+  std::string split;
+  std::string transform;
+  std::string content;     // hash of the images (and labels)
+
+  std::string digest() const;
+};
+
+// Hash of an image set's images and labels.
+std::string image_set_hash(const data::ImageSet& set);
+
+class FeatureCache {
+ public:
+  // `dir` empty: caching disabled (every get extracts).
+  explicit FeatureCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // The cached features of `key`, or extract() written to the cache (atomically) first.
+  score::SetFeatures get(const CacheKey& key, const std::function<score::SetFeatures()>& extract);
+  int64_t hits() const { return hits_; }
+  int64_t misses() const { return misses_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+  int64_t hits_ = 0, misses_ = 0;
+};
+
+}  // namespace edge::eval

@@ -1,0 +1,97 @@
+// Feature extraction and the on-disk feature cache.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "edge/eval/feature_cache.h"
+#include "edge/eval/score_files.h"
+#include "support/test_support.h"
+
+namespace {
+
+edge::score::SetFeatures fake(double v) {
+  return {torch::full({3, 2}, v), torch::full({3, 4}, v + 1), torch::full({3, 5}, v + 2)};
+}
+
+edge::eval::CacheKey key(const std::string& split = "id_test") {
+  return {"ckpt0123", "fashion-lt", split, "eval: mean 0.5 std 0.5", "content42"};
+}
+
+TEST(FeatureCache, SecondLookupReadsTheFileWithoutExtracting) {
+  edge::test::TempDir dir;
+  int calls = 0;
+  {
+    edge::eval::FeatureCache cache(dir.path());
+    const auto f = cache.get(key(), [&] { ++calls; return fake(1.0); });
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(cache.misses(), 1);
+    EXPECT_TRUE(torch::equal(f.logits, fake(1.0).logits));
+  }
+  edge::eval::FeatureCache again(dir.path());  // a later evaluation
+  const auto f = again.get(key(), [&] { ++calls; return fake(9.0); });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(again.hits(), 1);
+  EXPECT_TRUE(torch::equal(f.pooled, fake(1.0).pooled));
+  EXPECT_TRUE(torch::equal(f.hidden, fake(1.0).hidden));
+  EXPECT_TRUE(torch::equal(f.logits, fake(1.0).logits));
+  // Any key field changes the entry.
+  auto k = key();
+  k.checkpoint = "other";
+  again.get(k, [&] { ++calls; return fake(2.0); });
+  k = key();
+  k.transform = "other transform";
+  again.get(k, [&] { ++calls; return fake(3.0); });
+  again.get(key("ood_bag"), [&] { ++calls; return fake(4.0); });
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(again.misses(), 3);
+}
+
+TEST(FeatureCache, DisabledCacheAlwaysExtracts) {
+  edge::eval::FeatureCache cache{std::filesystem::path()};
+  int calls = 0;
+  cache.get(key(), [&] { ++calls; return fake(1.0); });
+  cache.get(key(), [&] { ++calls; return fake(1.0); });
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(cache.hits(), 0);
+}
+
+TEST(FeatureCache, ImageSetHashSeesEveryPixelAndLabel) {
+  edge::data::ImageSet a{"a", torch::zeros({2, 1, 4, 4}, torch::kUInt8), torch::zeros({2, 3})};
+  edge::data::ImageSet b = a;
+  b.images = a.images.clone();
+  EXPECT_EQ(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
+  b.images[1][0][3][3] = 1;
+  EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
+  b = a;
+  b.labels = a.labels.clone();
+  b.labels[0][2] = 1;
+  EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
+  b.labels = torch::Tensor();  // OOD sets carry no labels
+  EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
+  EXPECT_EQ(edge::eval::image_set_hash(b).size(), 16u);
+}
+
+TEST(FeatureCache, ExtractFeaturesMatchesTheForwardPass) {
+  edge::model::ModelConfig cfg;
+  cfg.width = 4;
+  cfg.hidden = 16;
+  cfg.num_classes = 3;
+  torch::manual_seed(0);
+  auto net = edge::model::build_model(cfg);
+  net->eval();
+  edge::data::ImageSet set{"s", torch::randint(0, 256, {5, 1, 28, 28}).to(torch::kUInt8), {}};
+  const auto f = edge::eval::extract_features(net, set, 2, 0.5, 0.5);
+  torch::NoGradGuard ng;
+  const auto x = edge::data::to_float_input(set.images, 0.5, 0.5);
+  EXPECT_TRUE(torch::allclose(f.logits, net->forward(x), 1e-5, 1e-5));
+  EXPECT_EQ(f.pooled.size(0), 5);
+  EXPECT_EQ(f.hidden.size(1), 16);
+}
+
+TEST(ScoreFiles, RoundTripIsExact) {
+  edge::test::TempDir dir;
+  const std::vector<double> v = {0.1, -1e-300, 123456.789012345678, 1.0 / 3.0};
+  edge::eval::write_score_file(dir.path() / "s" / "x.txt", v);
+  EXPECT_EQ(edge::eval::read_score_file(dir.path() / "s" / "x.txt"), v);
+}
+
+}  // namespace
