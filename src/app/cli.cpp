@@ -133,6 +133,8 @@ int launch_workers(const std::vector<std::string>& expanded_args, const std::str
   // Survivors notice a dead peer at their next collective, at the latest after the timeout.
   return dist::launch_local_workers(dist::self_executable(), args, devices,
                                     std::chrono::seconds(launch.dist_timeout_s + 30));
+}
+
 // `edge eval`'s score parameters, metric convention, raw-score output and feature cache.
 void add_score_options(CLI::App& cmd, EvalParams& p) {
   score::ScoreOptions& o = p.score_options;
