@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <unistd.h>
@@ -35,8 +36,16 @@ struct Options {
   fs::path images;
   int64_t count = 300, workers = 2, batch = 32, size = 224, epochs = 3;
   std::string python = "/usr/bin/python3";
-  std::string peer = (fs::path(__FILE__).parent_path() / "loader_peer.py").string();
+  std::string peer;  // default: loader_peer.py next to this source file
 };
+
+// __FILE__ may be relative to the build folder (ccache's base_dir); the binary lives in
+// BUILD/bench, so resolve it from there.
+std::string default_peer() {
+  fs::path src = fs::path(__FILE__).parent_path() / "loader_peer.py";
+  if (src.is_relative()) src = fs::canonical("/proc/self/exe").parent_path().parent_path() / src;
+  return fs::weakly_canonical(src).string();
+}
 
 std::string run_command(const std::string& cmd) {
   FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
@@ -59,6 +68,7 @@ std::string quote(const std::string& s) {
 
 int main(int argc, char** argv) {
   Options o;
+  o.peer = default_peer();
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -117,11 +127,15 @@ int main(int argc, char** argv) {
   fmt::print("{} JPEGs from {}, {} workers, batch {}, {}x{} output, {} epochs\n", files.size(), o.images.string(),
              o.workers, o.batch, o.size, o.size, o.epochs);
   fmt::print("C++ loader     {:8.1f} images/s   (epochs: {:.1f})\n", cpp, fmt::join(cpp_rates, ", "));
+  std::fflush(stdout);
   if (!o.python.empty()) {
     nlohmann::json spec{{"size", o.size}, {"batch", o.batch}, {"workers", o.workers}, {"epochs", o.epochs}};
     spec["files"] = nlohmann::json::array();
     for (const auto& f : files) spec["files"].push_back(f.string());
-    const std::string out = run_command(fmt::format("{} {} time {}", o.python, quote(o.peer), quote(spec.dump())));
+    const fs::path spec_file = fs::temp_directory_path() / fmt::format("edge-bench-loader-{}.json", ::getpid());
+    std::ofstream(spec_file) << spec.dump();
+    const std::string out = run_command(fmt::format("{} {} time {}", o.python, quote(o.peer), quote(spec_file.string())));
+    fs::remove(spec_file);
     const auto pos = out.rfind("RESULT ");
     if (pos == std::string::npos) throw std::runtime_error("peer printed no RESULT:\n" + out);
     const auto rates = nlohmann::json::parse(out.substr(pos + 7))["images_per_s"].get<std::vector<double>>();

@@ -5,8 +5,8 @@ same transforms (PIL decoding, RandomHorizontalFlip -> RandomResizedCrop(size, s
 
 Usage (normally run by bench_loader itself):
     /usr/bin/python3 bench/loader_peer.py make DIR COUNT   # write COUNT JPEGs into DIR
-    /usr/bin/python3 bench/loader_peer.py time '<json spec>'
-spec: {"files": [...], "size": S, "batch": B, "workers": W, "epochs": E}
+    /usr/bin/python3 bench/loader_peer.py time SPEC.json
+SPEC.json: {"files": [...], "size": S, "batch": B, "workers": W, "epochs": E}
 Prints one line "RESULT <json>": {"images_per_s": [one figure per epoch]}.
 """
 import glob
@@ -81,4 +81,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]))
     else:
-        timed(json.loads(sys.argv[2]))
+        with open(sys.argv[2]) as f:
+            timed(json.load(f))
