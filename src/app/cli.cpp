@@ -43,7 +43,12 @@ void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
 }
 
 void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
-  cmd.add_option("--dataset", c.dataset, "ID benchmark")->capture_default_str();
+  cmd.add_option("--dataset", c.dataset, "ID benchmark: fashion-lt, or NAME[:PATH] of a registry dataset "
+                 "(coco2014, voc2012, pascal, nus-wide, manifest:DIR)")->capture_default_str();
+  cmd.add_option("--data_root", c.data_root, "folder holding the registry datasets' default locations");
+  cmd.add_option("--oe_data", c.oe_data, "OE training set NAME[:PATH] for registry datasets (e.g. folder:DIR, textures)");
+  cmd.add_option("--image_size", c.image_size, "input side for registry datasets")->capture_default_str();
+  cmd.add_option("--workers", c.workers, "input-pipeline threads for registry datasets")->capture_default_str();
   cmd.add_option("--score", c.score, "training mode: normal (BCE) | joint (EDGE) | OEML | energyML | OE | energy | OECC")
       ->capture_default_str();
   cmd.add_option("--alpha", c.alpha, "weight of the OE confidence term")->capture_default_str();
@@ -216,7 +221,11 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   std::string ood_list = "bag,textures,noise", tail_list = "0,1,2,3,4";
   auto* eval_cmd = app.add_subcommand("eval", "evaluate OOD detection of a trained run");
   eval_cmd->add_option("--checkpoint", eval_params.checkpoint, "run directory written by `edge train`")->required();
-  eval_cmd->add_option("--ood_data", ood_list, "comma-separated OOD sets: bag,textures,noise")->capture_default_str();
+  auto* ood_opt = eval_cmd->add_option("--ood_data", ood_list,
+                                       "comma-separated OOD sets: bag,textures,noise for fashion-lt; NAME[:PATH] "
+                                       "registry sets (e.g. folder:DIR,textures) otherwise")->capture_default_str();
+  eval_cmd->add_option("--workers", eval_params.workers, "input-pipeline threads for registry datasets")
+      ->capture_default_str();
   eval_cmd->add_option("--score_fn,--scores", eval_params.score_fn,
                        "comma-separated OOD scores (higher = more in-distribution): " +
                            fmt::format("{}", fmt::join(score::score_names(), " | ")))
@@ -287,6 +296,7 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       run_train(train_cfg, train_out, out, live, launch);
     } else if (eval_cmd->parsed()) {
       eval_params.ood_data = split_list(ood_list);
+      eval_params.ood_data_given = ood_opt->count() > 0;
       eval_params.tail_j.clear();
       for (const auto& s : split_list(tail_list)) {
         try {

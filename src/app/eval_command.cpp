@@ -7,9 +7,12 @@
 #include "edge/common/content_hash.h"
 #include "edge/common/device.h"
 #include "edge/common/error.h"
+#include "edge/data/augment.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/eval/score_files.h"
+#include "edge/data/registry.h"
+#include "edge/eval/predict.h"
 #include "edge/model/checkpoint.h"
 
 namespace edge::app {
@@ -76,6 +79,51 @@ void check_finite(const std::vector<double>& v, const std::string& score, const 
       throw NumericError(fmt::format("score {} is not finite on set {} (got {})", score, set, x));
 }
 
+// Evaluation of a run trained on a registry dataset, through the input pipeline with the
+// deterministic evaluation transform. ID images: the validation split, as the reference
+// scores its validation loader as ID (COCO's and VOC's test splits have no labels).
+// Corrupt images are left out with a warning.
+// Logits are extracted once per set; every requested score must be computable from logits
+// alone (the fitted / input-gradient scores read fashion-lt's in-memory sets for now).
+std::vector<eval::OodReport> evaluate_registry_run(const train::TrainConfig& config, const EvalParams& p,
+                                                   model::MultiLabelNet& model,
+                                                   const std::vector<score::Scorer>& scorers,
+                                                   metrics::FprConvention convention, std::ostream& out) {
+  for (const auto& s : scorers) {
+    const score::ScoreNeeds n = s.needs();
+    if (n.train_features || n.train_labels || n.val_logits || n.head || n.inputs)
+      throw UsageError(fmt::format("--score_fn {}: scores fitted on training/validation features or needing input "
+                                   "gradients run on fashion-lt runs only; for --dataset {} use logit scores "
+                                   "(energy_sum, energy_max, max_logit, msp, ...)", s.name(), config.dataset));
+  }
+  if (!p.ood_data_given)
+    throw UsageError(fmt::format("--ood_data: required for --dataset {} (comma-separated NAME[:PATH], e.g. "
+                                 "folder:DIR,textures)", config.dataset));
+  data::BenchmarkSpec spec;
+  spec.dataset = config.dataset;
+  spec.data_root = config.data_root;
+  spec.ood_data = p.ood_data;
+  spec.need_train = spec.need_oe = spec.need_test = false;
+  const data::DatasetBenchmark b = data::open_benchmark(spec);
+  const data::Dataset& id = b.id_val;
+  if (id.size() == 0 || !id.has_labels())
+    throw DataError(fmt::format("--dataset {}: the validation split has no labelled images", config.dataset));
+  const data::Transform t = data::reference_eval_transform(config.image_size);
+  std::vector<int64_t> kept;
+  const torch::Tensor id_logits =
+      eval::predict_logits(model, id, t, config.eval_batch_size, p.workers, &out, &kept);
+  const torch::Tensor id_labels = id.labels.index_select(0, torch::tensor(kept, torch::kInt64));
+  std::vector<std::pair<std::string, torch::Tensor>> ood;
+  for (size_t i = 0; i < b.ood_tests.size(); ++i)
+    ood.emplace_back(p.ood_data[i],
+                     eval::predict_logits(model, b.ood_tests[i], t, config.eval_batch_size, p.workers, &out));
+  out << fmt::format("ID: {} ({} images), transform {}\n", id.name, id_logits.size(0), t.name);
+  std::vector<eval::OodReport> reports;
+  for (const auto& s : scorers)
+    reports.push_back(eval::evaluate_ood(s.kind(), id_logits, id_labels, ood, p.tail_j, b.class_names, convention));
+  return reports;
+}
+
 }  // namespace
 
 std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
@@ -108,6 +156,21 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   model->eval();
   model->to(device);  // features are extracted where the model is and come back to the CPU
   train::set_threads(p.threads > 0 ? p.threads : config.threads);
+  const auto dir = p.out.empty() ? p.checkpoint / "eval" : p.out;
+  if (config.dataset != "fashion-lt") {
+    const std::vector<eval::OodReport> reports = evaluate_registry_run(config, p, model, scorers, convention, out);
+    nlohmann::json j = eval::report_to_json(reports.front());
+    j["checkpoint"] = std::filesystem::absolute(p.checkpoint).string();
+    j["reports"] = nlohmann::json::array();
+    for (const auto& r : reports) j["reports"].push_back(eval::report_to_json(r));
+    write_text_atomically(dir / "eval.json", j.dump(2) + "\n");
+    write_text_atomically(dir / "eval.csv", eval::reports_to_csv(reports));
+    write_text_atomically(dir / "eval.md", eval::reports_to_markdown(reports));
+    for (const auto& r : reports) out << eval::format_report(r) << "\n";
+    if (reports.size() > 1) out << eval::format_summary(reports);
+    out << fmt::format("wrote {}, eval.csv and eval.md\n", (dir / "eval.json").string());
+    return reports;
+  }
   const EvalData data = build_eval_data(config, p, needs.train_features || needs.train_labels, needs.val_logits);
 
   // Network outputs, once per set, through the on-disk cache.
@@ -171,7 +234,6 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   }
   if (!p.save_scores.empty()) eval::write_label_file(p.save_scores / "id_test_labels.txt", data.id_test.labels);
 
-  const auto dir = p.out.empty() ? p.checkpoint / "eval" : p.out;
   // Top level: the first score's report (the single-score format); "reports": every score.
   nlohmann::json j = eval::report_to_json(reports.front());
   j["checkpoint"] = std::filesystem::absolute(p.checkpoint).string();

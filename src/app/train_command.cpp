@@ -14,6 +14,7 @@
 #include "edge/common/error.h"
 #include "edge/dist/communicator.h"
 #include "edge/data/fashion_lt.h"
+#include "edge/data/registry.h"
 #include "edge/model/checkpoint.h"
 #include "edge/train/objectives.h"
 
@@ -84,6 +85,59 @@ void apply_cpu_share(const train::TrainConfig& config, const train::Placement& p
   train::set_threads(std::max(1, int(std::thread::hardware_concurrency()) / local));
 }
 
+// A registry dataset (anything but fashion-lt) for the input pipeline: ID train/val splits,
+// the OE set where the mode needs one, the reference's transforms at --image_size. Sets the
+// model's class count and RGB input from the dataset.
+train::PipelineData open_pipeline_data(train::TrainConfig& config, std::ostream& log) {
+  const bool with_oe = train::uses_outliers(train::parse_mode(config.score));
+  if (with_oe && config.oe_data.empty())
+    throw UsageError(fmt::format("--oe_data: --score {} with --dataset {} needs an OE set (NAME[:PATH], e.g. "
+                                 "folder:DIR)", config.score, config.dataset));
+  data::BenchmarkSpec spec;
+  spec.dataset = config.dataset;
+  spec.data_root = config.data_root;
+  spec.oe_data = config.oe_data;
+  spec.need_test = spec.need_ood = false;
+  spec.need_oe = with_oe;
+  data::DatasetBenchmark b = data::open_benchmark(spec);
+  config.model.num_classes = b.num_classes();
+  config.model.in_channels = 3;
+  train::PipelineData p;
+  p.id_train = std::move(b.id_train);
+  p.id_val = std::move(b.id_val);
+  p.oe_train = std::move(b.oe_train);
+  p.train_transform = data::reference_train_transform(config.image_size);
+  if (!config.hflip)
+    p.train_transform.steps.erase(p.train_transform.steps.begin());  // the leading RandomHorizontalFlip
+  p.eval_transform = data::reference_eval_transform(config.image_size);
+  p.workers = config.workers;
+  log << fmt::format("opened {}: {} classes, id_train {}, id_val {}{}; {} loader workers", config.dataset,
+                     config.model.num_classes, p.id_train.size(), p.id_val.size(),
+                     with_oe ? fmt::format(", oe_train {} ({})", p.oe_train.size(), p.oe_train.name) : "",
+                     config.workers)
+      << std::endl;
+  return p;
+}
+
+// The trainer for `config` and the in-memory data it reads (fashion-lt only).
+struct TrainerWithData {
+  std::unique_ptr<data::Benchmark> bench;
+  std::unique_ptr<train::Trainer> trainer;
+};
+
+TrainerWithData make_trainer(train::TrainConfig& config, std::ostream& log, bool live_progress,
+                             train::Placement placement) {
+  TrainerWithData t;
+  if (config.dataset == "fashion-lt") {
+    t.bench = std::make_unique<data::Benchmark>(build_training_data(config, log));
+    t.trainer = std::make_unique<train::Trainer>(config, *t.bench, log, live_progress, std::move(placement));
+  } else {
+    t.trainer = std::make_unique<train::Trainer>(config, open_pipeline_data(config, log), log, live_progress,
+                                                 std::move(placement));
+  }
+  return t;
+}
+
 // Trains the remaining epochs of `trainer`, writing logs and checkpoints after each (rank 0 only).
 std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::path& run_dir, std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -112,15 +166,16 @@ std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::pat
 
   const auto& all = trainer.history();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  int64_t skipped = 0;
+  int64_t skipped = 0, corrupt = 0;
   int64_t best_epoch = 0;
   for (const auto& s : all) {
     skipped += s.skipped_steps;
+    corrupt += s.corrupt_images;
     if (s.best) best_epoch = s.epoch;
   }
   nlohmann::json summary{{"epochs", trainer.epochs_done()}, {"global_steps", trainer.global_step()},
                          {"final_val_map", all.back().val_map}, {"best_val_map", trainer.best_map()},
-                         {"best_epoch", best_epoch}, {"skipped_steps", skipped},
+                         {"best_epoch", best_epoch}, {"skipped_steps", skipped}, {"corrupt_images", corrupt},
                          {"seconds_this_session", seconds}};
   write_text_atomically(run_dir / "summary.json", summary.dump(2) + "\n");
   log << fmt::format("done: {} epochs, final val mAP {:.2f}, best {:.2f} (epoch {}), {} skipped steps, {:.0f} s; "
@@ -143,8 +198,9 @@ std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const 
                                  "directory)", run_dir.string(), run_dir.string()));
   train::Placement placement = make_placement(launch);
   std::ostream& log = rank_log(placement, log_in);
-  const data::Benchmark bench = build_training_data(config, log);
-  train::Trainer trainer(config, bench, log, live_progress && placement.rank() == 0, std::move(placement));
+  const bool live = live_progress && placement.rank() == 0;
+  TrainerWithData t = make_trainer(config, log, live, std::move(placement));
+  train::Trainer& trainer = *t.trainer;
   apply_cpu_share(config, trainer.placement());
   describe_placement(trainer, log);
   if (trainer.placement().rank() == 0) {
@@ -157,15 +213,16 @@ std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const 
 
 std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostream& log_in, bool live_progress,
                                             const TrainLaunch& launch) {
-  const train::TrainConfig config = train::load_run_config(run_dir);
+  train::TrainConfig config = train::load_run_config(run_dir);
   const auto ckpt = run_dir / "checkpoints" / "last.ckpt";
   if (!fs::exists(ckpt))
     throw DataError(fmt::format("--resume: {} not found (the run has no completed epoch to continue from)",
                                 ckpt.string()));
   train::Placement placement = make_placement(launch);
   std::ostream& log = rank_log(placement, log_in);
-  const data::Benchmark bench = build_training_data(config, log);
-  train::Trainer trainer(config, bench, log, live_progress && placement.rank() == 0, std::move(placement));
+  const bool live = live_progress && placement.rank() == 0;
+  TrainerWithData t = make_trainer(config, log, live, std::move(placement));
+  train::Trainer& trainer = *t.trainer;
   apply_cpu_share(config, trainer.placement());
   describe_placement(trainer, log);
   trainer.restore_checkpoint(ckpt);

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "edge/data/loader.h"
 #include "edge/metrics/multilabel_map.h"
 
 namespace edge::eval {
@@ -21,6 +22,46 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& 
   }
   model->train(was_training);
   return torch::cat(out).contiguous();
+}
+
+torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
+                             int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept) {
+  TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
+  TORCH_CHECK(!transform.is_random(), "predict_logits: evaluation needs a deterministic transform, got ",
+              transform.name);
+  data::LoaderOptions o;
+  o.workers = workers;
+  o.on_corrupt = data::CorruptPolicy::Drop;
+  data::Loader loader(set, transform, o, warnings);
+  loader.start(0, data::make_batches(data::sequential_order(set.size()), batch_size, false));
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  const auto params = model->parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  std::vector<torch::Tensor> out;
+  if (kept) kept->clear();
+  while (auto batch = loader.next()) {
+    if (batch->indices.empty()) continue;
+    out.push_back(model->forward(batch->images.to(device)).to(torch::kFloat32).cpu());
+    if (kept) kept->insert(kept->end(), batch->indices.begin(), batch->indices.end());
+  }
+  model->train(was_training);
+  TORCH_CHECK(!out.empty(), "predict_logits: no readable image in ", set.name);
+  return torch::cat(out).contiguous();
+}
+
+double validation_map(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
+                      int64_t batch_size, int64_t workers, std::ostream* warnings) {
+  TORCH_CHECK(set.has_labels(), "validation_map: set ", set.name, " has no labels");
+  std::vector<int64_t> kept;
+  const torch::Tensor probs =
+      torch::sigmoid(predict_logits(model, set, transform, batch_size, workers, warnings, &kept)).contiguous();
+  const torch::Tensor labels =
+      set.labels.index_select(0, torch::tensor(kept, torch::kInt64)).to(torch::kFloat32).contiguous();
+  std::vector<float> s(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+  std::vector<float> l(labels.data_ptr<float>(), labels.data_ptr<float>() + labels.numel());
+  return metrics::map_trapezoid(s, l, probs.size(0), probs.size(1));
 }
 
 double validation_map(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,

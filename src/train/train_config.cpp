@@ -10,8 +10,10 @@
 namespace edge::train {
 
 void TrainConfig::validate() const {
-  if (dataset != "fashion-lt")
-    throw UsageError(fmt::format("--dataset: unknown dataset '{}' (expected fashion-lt)", dataset));
+  // Registry datasets (anything but fashion-lt) are checked when they are opened.
+  if (dataset.empty()) throw UsageError("--dataset: expected NAME[:PATH], got an empty string");
+  if (image_size < 1) throw UsageError(fmt::format("--image_size must be at least 1, got {}", image_size));
+  if (workers < 0) throw UsageError(fmt::format("--workers must be >= 0, got {}", workers));
   const Mode mode = parse_mode(score);
   if (opt != "sgd" && opt != "adam")
     throw UsageError(fmt::format("--opt: unknown optimiser '{}' (expected sgd or adam)", opt));
@@ -19,7 +21,7 @@ void TrainConfig::validate() const {
   if (start_epoch < 0) throw UsageError(fmt::format("--start_epoch must be >= 0, got {}", start_epoch));
   if (batch_size < 1) throw UsageError(fmt::format("--batch_size must be at least 1, got {}", batch_size));
   if (oe_batch_size < 1) throw UsageError(fmt::format("--oe_batch_size must be at least 1, got {}", oe_batch_size));
-  if (batch_size > data.id_train)
+  if (dataset == "fashion-lt" && batch_size > data.id_train)
     throw UsageError(fmt::format("--batch_size {} exceeds the ID training set size {} (--id_train)",
                                  batch_size, data.id_train));
   if (schedule != "onecycle" && schedule != "cosine" && schedule != "constant")
@@ -34,7 +36,8 @@ void TrainConfig::validate() const {
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
   j = nlohmann::json{
-      {"dataset", c.dataset},
+      {"dataset", c.dataset}, {"data_root", c.data_root.string()}, {"oe_data", c.oe_data},
+      {"image_size", c.image_size}, {"workers", c.workers},
       {"data", {{"id_train", c.data.id_train}, {"id_val", c.data.id_val}, {"id_test", c.data.id_test},
                 {"oe_train", c.data.oe_train}, {"ood_test", c.data.ood_test}, {"rho", c.data.rho},
                 {"seed", c.data.seed}, {"fashion_dir", c.data.fashion_dir.string()},
@@ -53,6 +56,11 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
   j.at("dataset").get_to(c.dataset);
+  // Absent in configs written before registry datasets existed.
+  c.data_root = j.value("data_root", std::string());
+  c.oe_data = j.value("oe_data", std::string());
+  c.image_size = j.value("image_size", int64_t{256});
+  c.workers = j.value("workers", int64_t{2});
   const auto& d = j.at("data");
   d.at("id_train").get_to(c.data.id_train);
   d.at("id_val").get_to(c.data.id_val);

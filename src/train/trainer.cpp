@@ -14,6 +14,7 @@
 
 #include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
+#include "edge/data/loader.h"
 #include "edge/eval/predict.h"
 
 namespace edge::train {
@@ -59,7 +60,7 @@ nlohmann::json epoch_stats_to_json(const EpochStats& s) {
   for (const auto& [n, v] : s.terms) terms[n] = v;
   return {{"epoch", s.epoch}, {"loss", s.loss}, {"terms", terms}, {"beta", s.beta}, {"lr", s.lr},
           {"val_map", s.val_map}, {"images_per_s", s.images_per_s}, {"seconds", s.seconds},
-          {"skipped_steps", s.skipped_steps}, {"best", s.best}};
+          {"skipped_steps", s.skipped_steps}, {"corrupt_images", s.corrupt_images}, {"best", s.best}};
 }
 
 namespace {
@@ -75,6 +76,7 @@ EpochStats stats_from_json(const nlohmann::json& j) {
   j.at("images_per_s").get_to(s.images_per_s);
   j.at("seconds").get_to(s.seconds);
   j.at("skipped_steps").get_to(s.skipped_steps);
+  s.corrupt_images = j.value("corrupt_images", int64_t{0});
   j.at("best").get_to(s.best);
   return s;
 }
@@ -99,15 +101,57 @@ void set_threads(int64_t threads) {
   torch::set_num_threads(static_cast<int>(n));
 }
 
+// The input pipeline's loaders for the PipelineData constructor.
+struct Trainer::Pipeline {
+  PipelineData data;
+  std::unique_ptr<data::Loader> id, oe;
+
+  Pipeline(PipelineData d, const TrainConfig& config, std::ostream& log) : data(std::move(d)) {
+    data::LoaderOptions o;
+    o.workers = data.workers;
+    o.seed = config.seed;
+    o.stream = 0;
+    id = std::make_unique<data::Loader>(data.id_train, data.train_transform, o, &log);
+    if (data.oe_train.size() > 0) {
+      o.stream = 1;
+      oe = std::make_unique<data::Loader>(data.oe_train, data.train_transform, o, &log);
+    }
+  }
+};
+
+namespace {
+const data::Benchmark& no_benchmark() {
+  static const data::Benchmark empty;
+  return empty;
+}
+}  // namespace
+
 Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress,
                  Placement placement)
     : config_(config), mode_(parse_mode(config.score)), data_(data), log_(log), live_progress_(live_progress),
       placement_(std::move(placement)), rng_(config.seed) {
+  init(data.id_train.size(), data.oe_train.size());
+}
+
+Trainer::Trainer(const TrainConfig& config, PipelineData data, std::ostream& log, bool live_progress,
+                 Placement placement)
+    : config_(config), mode_(parse_mode(config.score)), data_(no_benchmark()), log_(log),
+      live_progress_(live_progress), placement_(std::move(placement)), rng_(config.seed) {
+  if (!data.id_train.has_labels())
+    throw UsageError(fmt::format("--dataset: {} has no labels; training needs a labelled ID set", data.id_train.name));
+  pipe_ = std::make_unique<Pipeline>(std::move(data), config_, log_);
+  init(pipe_->data.id_train.size(), pipe_->data.oe_train.size());
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::init(int64_t id_train_size, int64_t oe_train_size) {
   config_.validate();
-  if (data.id_train.size() < config_.batch_size)
+  oe_size_ = oe_train_size;
+  if (id_train_size < config_.batch_size)
     throw UsageError(fmt::format("--batch_size {} exceeds the ID training set ({} images)", config_.batch_size,
-                                 data.id_train.size()));
-  if (uses_outliers(mode_) && data.oe_train.size() == 0)
+                                 id_train_size));
+  if (uses_outliers(mode_) && oe_train_size == 0)
     throw UsageError(fmt::format("--score {} needs an OE training set, got an empty one", config_.score));
   set_threads(config_.threads);
   const int world = placement_.world_size();
@@ -120,7 +164,7 @@ Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::os
   model_ = model::build_model(config_.model);
   model_->to(placement_.device);
   if (placement_.comm) broadcast_module(*model_, *placement_.comm);  // identical start on every rank
-  steps_per_epoch_ = data.id_train.size() / config_.batch_size;
+  steps_per_epoch_ = id_train_size / config_.batch_size;
   schedule_ = std::make_unique<LrSchedule>(config_.schedule, config_.l_rate, config_.n_epoch * steps_per_epoch_,
                                            config_.pct_start);
   auto [backbone, head] = split_parameters(model_);
@@ -151,7 +195,7 @@ torch::Tensor Trainer::next_oe_indices() {
   std::vector<int64_t> idx(config_.oe_batch_size);
   for (auto& i : idx) {
     if (oe_pos_ == int64_t(oe_order_.size())) {  // cycle: reshuffle whenever the stream is exhausted
-      oe_order_.resize(data_.oe_train.size());
+      oe_order_.resize(size_t(oe_size_));
       std::iota(oe_order_.begin(), oe_order_.end(), 0);
       std::shuffle(oe_order_.begin(), oe_order_.end(), rng_);
       oe_pos_ = 0;
@@ -196,9 +240,27 @@ EpochStats Trainer::run_epoch() {
   const double mean = data::kFashionLtMean, std = data::kFashionLtStd;
   const bool with_oe = uses_outliers(mode_);
 
-  std::vector<int64_t> order(data_.id_train.size());
+  std::vector<int64_t> order(pipe_ ? pipe_->data.id_train.size() : data_.id_train.size());
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), rng_);
+  if (pipe_) {
+    // The loaders prepare the whole epoch's batches ahead; the OE stream is drawn up front
+    // (the in-memory path draws it step by step, interleaved with its flip coins).
+    // Under data-parallel training each rank loads its shard of every global batch.
+    std::vector<std::vector<int64_t>> id_plan;
+    for (int64_t s = 0; s < steps_per_epoch_; ++s)
+      id_plan.push_back(local_shard(std::vector<int64_t>(order.begin() + s * config_.batch_size,
+                                                         order.begin() + (s + 1) * config_.batch_size)));
+    pipe_->id->start(epoch, std::move(id_plan));
+    if (with_oe) {
+      std::vector<std::vector<int64_t>> oe_plan;
+      for (int64_t s = 0; s < steps_per_epoch_; ++s) {
+        const torch::Tensor idx = next_oe_indices();
+        oe_plan.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+      }
+      pipe_->oe->start(epoch, std::move(oe_plan));
+    }
+  }
 
   EpochStats st;
   st.epoch = epoch + 1;
@@ -207,19 +269,27 @@ EpochStats Trainer::run_epoch() {
   std::bernoulli_distribution coin(0.5);
   auto last_draw = Clock::now();
   for (int64_t step = 0; step < steps_per_epoch_; ++step, ++global_step_) {
-    const auto id_idx = torch::tensor(local_shard(std::vector<int64_t>(order.begin() + step * config_.batch_size,
-                                                                       order.begin() + (step + 1) * config_.batch_size)),
-                                      torch::kInt64);
-    torch::Tensor x = data_.id_train.images.index_select(0, id_idx);
-    const torch::Tensor y = data_.id_train.labels.index_select(0, id_idx);
-    if (with_oe) x = torch::cat({x, data_.oe_train.images.index_select(0, next_oe_indices())});
-    torch::Tensor input = data::to_float_input(x, mean, std);
-    if (config_.hflip) {
-      // Every rank draws the global batch's coins ([ID ; OE] order) and keeps its shards'.
-      std::vector<uint8_t> coins(config_.batch_size + (with_oe ? config_.oe_batch_size : 0));
-      for (auto& v : coins) v = coin(rng_);
-      std::vector<uint8_t> mask = local_shard_mask(coins, config_.batch_size, placement_);
-      input = flip_some(input, mask);
+    torch::Tensor input, y;
+    if (pipe_) {  // decoded, augmented and normalised by the loaders' workers
+      data::Batch id_batch = *pipe_->id->next();
+      input = id_batch.images;
+      y = id_batch.labels;
+      if (with_oe) input = torch::cat({input, pipe_->oe->next()->images});
+    } else {
+      const auto id_idx = torch::tensor(local_shard(std::vector<int64_t>(order.begin() + step * config_.batch_size,
+                                                                         order.begin() + (step + 1) * config_.batch_size)),
+                                        torch::kInt64);
+      torch::Tensor x = data_.id_train.images.index_select(0, id_idx);
+      y = data_.id_train.labels.index_select(0, id_idx);
+      if (with_oe) x = torch::cat({x, data_.oe_train.images.index_select(0, next_oe_indices())});
+      input = data::to_float_input(x, mean, std);
+      if (config_.hflip) {
+        // Every rank draws the global batch's coins ([ID ; OE] order) and keeps its shards'.
+        std::vector<uint8_t> coins(config_.batch_size + (with_oe ? config_.oe_batch_size : 0));
+        for (auto& v : coins) v = coin(rng_);
+        std::vector<uint8_t> mask = local_shard_mask(coins, config_.batch_size, placement_);
+        input = flip_some(input, mask);
+      }
     }
     input = input.to(placement_.device);
     apply_schedule();
@@ -285,8 +355,16 @@ EpochStats Trainer::run_epoch() {
   if (placement_.comm && !config_.freeze_bn) average_batch_norm_statistics(*model_, *placement_.comm);
   const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
   st.images_per_s = images / std::max(1e-9, train_s);
-  st.val_map = data_.id_val.size() > 0
-      ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std) : std::nan("");
+  if (pipe_) {
+    st.corrupt_images = pipe_->id->corrupt_this_epoch() + (pipe_->oe ? pipe_->oe->corrupt_this_epoch() : 0);
+    st.val_map = pipe_->data.id_val.size() > 0
+        ? eval::validation_map(model_, pipe_->data.id_val, pipe_->data.eval_transform, config_.eval_batch_size,
+                               pipe_->data.workers, &log_)
+        : std::nan("");
+  } else {
+    st.val_map = data_.id_val.size() > 0
+        ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std) : std::nan("");
+  }
   st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   ++epochs_done_;
   if (std::isfinite(st.val_map) && st.val_map > best_map_) {
@@ -307,6 +385,7 @@ std::vector<EpochStats> Trainer::fit(const std::function<void(const EpochStats&)
     const double eta = elapsed / double(ran.size()) * double(config_.n_epoch - epochs_done_);
     std::string extra = mode_ == Mode::Joint ? fmt::format(" (beta {:g})", st.beta) : "";
     if (st.skipped_steps) extra += fmt::format("  skipped {} non-finite steps", st.skipped_steps);
+    if (st.corrupt_images) extra += fmt::format("  {} corrupt images replaced", st.corrupt_images);
     log_ << fmt::format("[{}] epoch {:>3}/{}  loss {:.4f} = {}{}  lr {:.2e}  val mAP {:.2f}{}  {:.0f} img/s  {}  ETA {}",
                         config_.score, st.epoch, config_.n_epoch, st.loss, terms_text(st.terms), extra, st.lr,
                         100.0 * st.val_map, st.best ? "*" : " ", st.images_per_s, format_duration(st.seconds),

@@ -40,7 +40,9 @@ std::vector<train::EpochStats> resume_train(const std::filesystem::path& run_dir
 
 struct EvalParams {
   std::filesystem::path checkpoint;          // run directory
-  std::vector<std::string> ood_data = {"bag", "textures", "noise"};
+  std::vector<std::string> ood_data = {"bag", "textures", "noise"};  // fashion-lt names, or registry NAME[:PATH]
+  bool ood_data_given = true;  // false: ood_data holds the fashion-lt default (an error for registry datasets)
+  int64_t workers = 2;         // input-pipeline threads for registry datasets
   std::string score_fn = "energy_sum";       // comma-separated list of scores (score::score_names())
   std::vector<int64_t> tail_j = {0, 1, 2, 3, 4};
   std::filesystem::path out;                 // default: RUN_DIR/eval

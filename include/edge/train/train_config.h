@@ -13,7 +13,11 @@
 namespace edge::train {
 
 struct TrainConfig {
-  std::string dataset = "fashion-lt";
+  std::string dataset = "fashion-lt";  // --dataset NAME[:PATH]: fashion-lt (in memory) or a registry set (data/registry.h)
+  std::filesystem::path data_root;     // --data_root: default locations of registry datasets
+  std::string oe_data;                 // --oe_data NAME[:PATH]: OE set for registry datasets
+  int64_t image_size = 256;            // --image_size: input side for registry datasets (the reference: 256)
+  int64_t workers = 2;                 // --workers: input-pipeline threads for registry datasets
   data::FashionLtOptions data;
   model::ModelConfig model;
 

@@ -20,6 +20,8 @@
 #include <nlohmann/json_fwd.hpp>
 #include <torch/optim.h>
 
+#include "edge/data/augment.h"
+#include "edge/data/dataset.h"
 #include "edge/data/image_set.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/train/data_parallel.h"
@@ -39,11 +41,25 @@ struct EpochStats {
   double images_per_s = 0;  // ID + OE training images per second
   double seconds = 0;
   int64_t skipped_steps = 0;  // non-finite steps skipped (--skip_nonfinite)
+  int64_t corrupt_images = 0; // training slots whose image was corrupt (replaced; data/loader.h)
   bool best = false;          // best validation mAP so far
 };
 
 // Version of the checkpoint layout written by Trainer::save_checkpoint.
 inline constexpr int64_t kCheckpointFormatVersion = 1;
+
+// Training data read through the input pipeline (data/loader.h) rather than in-memory
+// fashion-lt tensors: any Dataset (image files, IDX, ...), decoded and augmented by `workers`
+// threads, deterministically for a given seed whatever the worker count. ID and OE images
+// take `train_transform`, validation images `eval_transform`. A corrupt training image is
+// replaced by the next image of its set (one warning per file, counted in
+// EpochStats::corrupt_images); a corrupt validation image is left out.
+struct PipelineData {
+  data::Dataset id_train, id_val, oe_train;  // id_val and oe_train may be empty (size 0)
+  data::Transform train_transform = data::reference_train_transform();
+  data::Transform eval_transform = data::reference_eval_transform();
+  int64_t workers = 2;
+};
 
 class Trainer {
  public:
@@ -52,6 +68,11 @@ class Trainer {
   // --batch_size and --oe_batch_size are then global and must divide by the world size.
   Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress = false,
           Placement placement = {});
+  // The same loop over file-backed (or any) Datasets through the input pipeline. The ID and
+  // OE orders come from the same seeded stream as above; augmentation draws are per sample.
+  Trainer(const TrainConfig& config, PipelineData data, std::ostream& log, bool live_progress = false,
+          Placement placement = {});
+  ~Trainer();
 
   // Runs the remaining epochs (all of them, or those after a restored checkpoint);
   // `on_epoch` (optional) is called after each, e.g. to write checkpoints.
@@ -74,6 +95,8 @@ class Trainer {
   const std::vector<EpochStats>& history() const { return history_; }
 
  private:
+  struct Pipeline;
+  void init(int64_t id_train_size, int64_t oe_train_size);
   EpochStats run_epoch();
   torch::Tensor next_oe_indices();
   void apply_schedule();
@@ -97,6 +120,8 @@ class Trainer {
   std::mt19937_64 rng_;
   std::vector<int64_t> oe_order_;
   int64_t oe_pos_ = 0;
+  int64_t oe_size_ = 0;
+  std::unique_ptr<Pipeline> pipe_;  // set by the PipelineData constructor
 };
 
 // One epoch as a JSON object (the train_log.jsonl line format).

