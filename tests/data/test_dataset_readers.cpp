@@ -246,3 +246,21 @@ TEST(DatasetRegistry, OpenBenchmarkAssemblesIdOeAndOodSets) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DatasetReaders, ImageSetAdapterKeepsImagesAndLabels) {
+  edge::data::ImageSet set{"toy", torch::arange(2 * 1 * 2 * 2).to(torch::kUInt8).view({2, 1, 2, 2}),
+                           torch::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({2, 2})};
+  const Dataset d = edge::data::dataset_from_image_set(set, {"a", "b"});
+  EXPECT_EQ(d.name, "toy");
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(torch::equal(d.images->load(1), set.images[1]));
+  EXPECT_TRUE(torch::equal(d.labels, set.labels));
+  const Dataset unlabelled = edge::data::dataset_from_image_set({"oe", set.images, {}}, {"a", "b"});
+  EXPECT_FALSE(unlabelled.has_labels());
+  EXPECT_TRUE(unlabelled.class_names.empty());
+  EXPECT_THROW(edge::data::open_dataset("fashion-lt:somewhere", "", "train"), edge::UsageError);
+}
+
+}  // namespace
