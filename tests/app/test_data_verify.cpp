@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "edge/data/readers.h"
 #include "support/test_support.h"
 
 namespace {
@@ -22,6 +23,7 @@ std::vector<std::string> problem_lines(const std::string& out) {
 }
 
 TEST(DataVerify, CleanBenchmarkExitsZeroWithFrequencyTable) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio (svhn)";
   const auto r = edge::test::run_cli({"data", "verify", "--dataset", "coco", "--data_root", root().string(),
                                       "--oe_data", "folder:" + (root() / "folder").string(), "--ood_data",
                                       "svhn,mnist,noise-blobs:3"});

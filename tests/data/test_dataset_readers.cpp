@@ -60,6 +60,7 @@ TEST(DatasetReaders, VocXmlCountsClassOrderAndDifficultObjects) {
 }
 
 TEST(DatasetReaders, VocMatListsMatchTheXmlLabels) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
   const Dataset mat = edge::data::open_dataset("pascal:" + (root() / "pascal").string(), "unused", "train");
   const Dataset xml = edge::data::open_dataset("voc2012", root() / "voc", "train");
   ASSERT_EQ(mat.size(), 2);
@@ -163,6 +164,7 @@ TEST(DatasetReaders, ImageFolderAnyDepthSortedWithKnownPixels) {
 }
 
 TEST(DatasetReaders, SvhnMatIsNchwWithKnownPixels) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
   const Dataset d = edge::data::open_dataset("svhn", root(), "test");
   ASSERT_EQ(d.size(), 5);
   for (int64_t n : {0, 4}) {
@@ -223,6 +225,7 @@ TEST(DatasetRegistry, UnknownNamesAndMissingFoldersNameTheFlag) {
 }
 
 TEST(DatasetRegistry, OpenBenchmarkAssemblesIdOeAndOodSets) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
   edge::data::BenchmarkSpec spec;
   spec.dataset = "voc2012:" + (root() / "voc" / "VOCdevkit" / "VOC2012").string();
   spec.data_root = root();
