@@ -260,6 +260,19 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   infer_cmd->add_option("--seed", infer_params.seed, "seed of the untrained head with --pretrained")
       ->capture_default_str();
 
+  DataVerifyParams verify_params;
+  std::string verify_ood;
+  auto* data_cmd = app.add_subcommand("data", "inspect datasets");
+  data_cmd->require_subcommand(1);
+  auto* verify_cmd = data_cmd->add_subcommand("verify", "decode every image of a benchmark and check its labels");
+  verify_cmd->add_option("--dataset", verify_params.dataset, "ID dataset NAME[:PATH] (see data/registry.h)")
+      ->required();
+  verify_cmd->add_option("--data_root", verify_params.data_root, "folder holding the datasets' default locations")
+      ->capture_default_str();
+  verify_cmd->add_option("--oe_data", verify_params.oe_data, "OE set NAME[:PATH]");
+  verify_cmd->add_option("--ood_data", verify_ood, "comma-separated OOD sets NAME[:PATH]");
+  verify_cmd->add_option("--threads", verify_params.threads, "decoding threads")->capture_default_str();
+
   try {
     args = expand_config_files(args);
   } catch (const UsageError& e) {
@@ -310,6 +323,9 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       run_demo(demo, out);
     } else if (infer_cmd->parsed()) {
       run_infer(infer_params, out);
+    } else if (verify_cmd->parsed()) {
+      verify_params.ood_data = split_list(verify_ood);
+      if (run_data_verify(verify_params, out) > 0) return 1;
     }
   } catch (const UsageError& e) {
     err << "edge: error: " << e.what() << std::endl;

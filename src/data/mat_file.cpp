@@ -3,20 +3,14 @@
 #include <fmt/format.h>
 
 #include "edge/common/error.h"
+#include "edge/data/readers.h"
 
-#ifndef EDGE_HAVE_MATIO
-// Builds against packed dependencies (scripts/gpu-check.sh) may lack matio: .mat inputs
-// are then a clear error, everything else works.
-namespace edge::data::detail {
-MatFile::MatFile(const std::filesystem::path& path) : path_(path), mat_(nullptr) {
-  throw DataError(fmt::format("{}: this build has no .mat support (configure with matio, Debian libmatio-dev)",
-                              path.string()));
-}
-MatFile::~MatFile() = default;
-std::optional<MatArray> MatFile::read(const std::string&) const { return std::nullopt; }
-}  // namespace edge::data::detail
-#else
+#if EDGE_HAVE_MATIO
 #include <matio.h>
+
+namespace edge::data {
+bool mat_files_supported() { return true; }
+}  // namespace edge::data
 
 namespace edge::data::detail {
 
@@ -97,4 +91,21 @@ std::optional<MatArray> MatFile::read(const std::string& name) const {
 }
 
 }  // namespace edge::data::detail
-#endif  // EDGE_HAVE_MATIO
+
+#else  // built without matio
+
+namespace edge::data {
+bool mat_files_supported() { return false; }
+}  // namespace edge::data
+
+namespace edge::data::detail {
+
+MatFile::MatFile(const std::filesystem::path& path) : path_(path), mat_(nullptr) {
+  throw DataError(fmt::format("{}: this build has no .mat support (install libmatio-dev and rebuild)", path.string()));
+}
+MatFile::~MatFile() = default;
+std::optional<MatArray> MatFile::read(const std::string&) const { return std::nullopt; }
+
+}  // namespace edge::data::detail
+
+#endif

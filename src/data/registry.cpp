@@ -216,6 +216,8 @@ DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
   bool have_classes = false;
   auto open_id = [&](const std::string& split) {
     Dataset d = open_dataset(id, spec.data_root, split, "--dataset", problems);
+    // Unlabelled ID splits (VOC / COCO test) carry no class list of their own.
+    if (!d.has_labels()) return d;
     if (!have_classes) {
       b.class_names = d.class_names;
       have_classes = true;
@@ -228,6 +230,8 @@ DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
   if (spec.need_train) b.id_train = open_id("train");
   if (spec.need_val) b.id_val = open_id("val");
   if (spec.need_test) b.id_test = open_id("test");
+  for (Dataset* d : {&b.id_train, &b.id_val, &b.id_test})
+    if (d->images && !d->has_labels()) d->class_names = b.class_names;
 
   auto open_unlabelled = [&](const std::string& text, const std::string& flag, const std::string& split) {
     const DatasetSpec s = parse_dataset_spec(text, flag);

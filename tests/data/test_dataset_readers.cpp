@@ -60,6 +60,7 @@ TEST(DatasetReaders, VocXmlCountsClassOrderAndDifficultObjects) {
 }
 
 TEST(DatasetReaders, VocMatListsMatchTheXmlLabels) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
   const Dataset mat = edge::data::open_dataset("pascal:" + (root() / "pascal").string(), "unused", "train");
   const Dataset xml = edge::data::open_dataset("voc2012", root() / "voc", "train");
   ASSERT_EQ(mat.size(), 2);
@@ -163,6 +164,7 @@ TEST(DatasetReaders, ImageFolderAnyDepthSortedWithKnownPixels) {
 }
 
 TEST(DatasetReaders, SvhnMatIsNchwWithKnownPixels) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
   const Dataset d = edge::data::open_dataset("svhn", root(), "test");
   ASSERT_EQ(d.size(), 5);
   for (int64_t n : {0, 4}) {
@@ -223,6 +225,7 @@ TEST(DatasetRegistry, UnknownNamesAndMissingFoldersNameTheFlag) {
 }
 
 TEST(DatasetRegistry, OpenBenchmarkAssemblesIdOeAndOodSets) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
   edge::data::BenchmarkSpec spec;
   spec.dataset = "voc2012:" + (root() / "voc" / "VOCdevkit" / "VOC2012").string();
   spec.data_root = root();
@@ -243,6 +246,24 @@ TEST(DatasetRegistry, OpenBenchmarkAssemblesIdOeAndOodSets) {
   EXPECT_NE(msg.find("--ood_data"), std::string::npos) << msg;
   spec.dataset = "svhn";
   EXPECT_THROW(edge::data::open_benchmark(spec), edge::UsageError);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(DatasetReaders, ImageSetAdapterKeepsImagesAndLabels) {
+  edge::data::ImageSet set{"toy", torch::arange(2 * 1 * 2 * 2).to(torch::kUInt8).view({2, 1, 2, 2}),
+                           torch::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({2, 2})};
+  const Dataset d = edge::data::dataset_from_image_set(set, {"a", "b"});
+  EXPECT_EQ(d.name, "toy");
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(torch::equal(d.images->load(1), set.images[1]));
+  EXPECT_TRUE(torch::equal(d.labels, set.labels));
+  const Dataset unlabelled = edge::data::dataset_from_image_set({"oe", set.images, {}}, {"a", "b"});
+  EXPECT_FALSE(unlabelled.has_labels());
+  EXPECT_TRUE(unlabelled.class_names.empty());
+  EXPECT_THROW(edge::data::open_dataset("fashion-lt:somewhere", "", "train"), edge::UsageError);
 }
 
 }  // namespace

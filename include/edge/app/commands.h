@@ -97,6 +97,21 @@ struct InferParams {
 // Returns the tensor written.
 torch::Tensor run_infer(const InferParams& params, std::ostream& out);
 
+struct DataVerifyParams {
+  std::string dataset;                // --dataset NAME[:PATH] (data/registry.h)
+  std::filesystem::path data_root = "data";
+  std::string oe_data;                // --oe_data NAME[:PATH] (optional)
+  std::vector<std::string> ood_data;  // --ood_data NAME[:PATH],... (optional)
+  int64_t threads = 2;                // decoding threads
+};
+
+// `edge data verify`: opens every split of the benchmark, decodes every image and prints,
+// per set, its image count and (ID sets) images per class from head to tail. Every
+// problem (an unreadable, corrupt or missing image; a malformed label row; labels that do
+// not match the images) is printed as one line "problem: ..." naming the file. Returns
+// the number of problems; the CLI exits 1 when it is not 0.
+int64_t run_data_verify(const DataVerifyParams& params, std::ostream& out);
+
 // Parses argv and runs the subcommand. Returns the process exit code: 0 success,
 // 2 usage error, 1 any other error (one line on `err`).
 int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err);

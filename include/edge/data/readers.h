@@ -92,6 +92,10 @@ Dataset read_image_folder(const std::filesystem::path& dir, const std::string& n
 // MNIST / Fashion-MNIST images from an IDX file (raw or .gz) as gray [N, 1, 28, 28].
 Dataset read_idx_images(const std::filesystem::path& idx_file, const std::string& name);
 
+// Whether this build reads .mat files (matio found at configure time); without it
+// read_voc_mat and read_svhn_mat throw DataError.
+bool mat_files_supported();
+
 // SVHN cropped digits (test_32x32.mat format: X uint8 [32, 32, 3, N], MATLAB v5 or v7.3)
 // as RGB [N, 3, 32, 32], pixel (n, c, h, w) = X(h, w, c, n).
 Dataset read_svhn_mat(const std::filesystem::path& mat_file, const std::string& name);

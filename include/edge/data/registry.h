@@ -87,7 +87,9 @@ struct DatasetBenchmark {
 // Opens the ID train / val / test splits, the OE set (split train) and each OOD set
 // (split test). Throws UsageError naming the flag (--dataset, --oe_data, --ood_data) for an
 // unknown name, an OOD/OE name given as --dataset or the reverse, DataError for missing
-// files, and DataError if the ID splits disagree on the class list.
+// files, and DataError if the labelled ID splits disagree on the class list. Unlabelled ID
+// splits (VOC2012 / COCO test, as in the reference) get the labelled splits' class names
+// and no labels.
 DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems = nullptr);
 
 }  // namespace edge::data
