@@ -17,8 +17,14 @@ eval::OodReport run_eval(const EvalParams& p, std::ostream& out) {
     throw DataError(fmt::format("--checkpoint: {} is not a directory (expected a run directory)", p.checkpoint.string()));
   if (p.ood_data.empty()) throw UsageError("--ood_data: at least one OOD set is required");
   const auto kind = score::parse_score(p.score_fn);
-  const train::TrainConfig config = train::load_run_config(p.checkpoint);
+  train::TrainConfig config = train::load_run_config(p.checkpoint);
+  if (!p.precision.empty()) config.precision = p.precision;
+  if (p.channels_last == "true" || p.channels_last == "false") config.channels_last = p.channels_last == "true";
+  else if (!p.channels_last.empty())
+    throw UsageError(fmt::format("--channels_last: expected true or false, got '{}'", p.channels_last));
+  const model::ComputeMode mode = config.compute_mode();
   auto model = model::load_weights(config.model, p.checkpoint / "model.pt");
+  if (mode.channels_last) model::to_channels_last(*model);
   train::set_threads(p.threads > 0 ? p.threads : config.threads);
 
   data::FashionLtParts parts;
@@ -27,10 +33,10 @@ eval::OodReport run_eval(const EvalParams& p, std::ostream& out) {
   const data::Benchmark bench = data::build_fashion_lt(config.data, parts);
 
   const double mean = data::kFashionLtMean, std = data::kFashionLtStd;
-  const torch::Tensor id_logits = eval::predict_logits(model, bench.id_test, config.eval_batch_size, mean, std);
+  const torch::Tensor id_logits = eval::predict_logits(model, bench.id_test, config.eval_batch_size, mean, std, mode);
   std::vector<std::pair<std::string, torch::Tensor>> ood;
   for (const auto& set : bench.ood_tests)
-    ood.emplace_back(set.name, eval::predict_logits(model, set, config.eval_batch_size, mean, std));
+    ood.emplace_back(set.name, eval::predict_logits(model, set, config.eval_batch_size, mean, std, mode));
   eval::OodReport report = eval::evaluate_ood(kind, id_logits, bench.id_test.labels, ood, p.tail_j, bench.class_names);
 
   const auto dir = p.out.empty() ? p.checkpoint / "eval" : p.out;

@@ -99,6 +99,8 @@ Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::os
   set_threads(config_.threads);
   torch::manual_seed(config_.seed);
   model_ = model::build_model(config_.model);
+  compute_ = config_.compute_mode();
+  if (compute_.channels_last) model::to_channels_last(*model_);
   steps_per_epoch_ = data.id_train.size() / config_.batch_size;
   schedule_ = std::make_unique<LrSchedule>(config_.schedule, config_.l_rate, config_.n_epoch * steps_per_epoch_,
                                            config_.pct_start);
@@ -194,7 +196,13 @@ EpochStats Trainer::run_epoch() {
     }
     apply_schedule();
 
-    const torch::Tensor logits = model_->forward(input);
+    torch::Tensor logits;
+    {
+      // bf16 autocast covers the forward pass only; the losses see fp32 logits.
+      model::AutocastScope autocast(compute_.bf16);
+      logits = model_->forward(model::to_input_format(input, compute_));
+    }
+    if (logits.scalar_type() != torch::kFloat32) logits = logits.to(torch::kFloat32);
     const int64_t b_in = config_.batch_size;
     const LossTerms loss = compute_objective(mode_, logits.slice(0, 0, b_in), y,
                                              with_oe ? logits.slice(0, b_in) : torch::Tensor(), params);
@@ -244,7 +252,7 @@ EpochStats Trainer::run_epoch() {
   const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
   st.images_per_s = images / std::max(1e-9, train_s);
   st.val_map = data_.id_val.size() > 0
-      ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std) : std::nan("");
+      ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std, compute_) : std::nan("");
   st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   ++epochs_done_;
   if (std::isfinite(st.val_map) && st.val_map > best_map_) {

@@ -34,6 +34,8 @@ struct EvalParams {
   std::vector<int64_t> tail_j = {0, 1, 2, 3, 4};
   std::filesystem::path out;                 // default: RUN_DIR/eval
   int64_t threads = 0;
+  std::string precision;                     // fp32 | bf16; "" = the run's setting
+  std::string channels_last;                 // true | false; "" = the run's setting
 };
 
 // `edge eval`: prints the table and writes eval.json and eval.csv into the output folder.

@@ -78,6 +78,7 @@ class Trainer {
   std::ostream& log_;
   bool live_progress_;
   model::MultiLabelNet model_{nullptr};
+  model::ComputeMode compute_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
   int64_t steps_per_epoch_ = 0;
