@@ -102,7 +102,7 @@ TEST(ScoreSort, LargeMetricsMatchRankFormula) {
     const auto hi = std::upper_bound(sorted_ood.begin(), sorted_ood.end(), x);
     wins += (lo - sorted_ood.begin()) + 0.5L * (hi - lo);
   }
-  const double want = static_cast<double>(wins / (long double(id.size()) * long double(ood.size())));
+  const double want = static_cast<double>(wins / (static_cast<long double>(id.size()) * static_cast<long double>(ood.size())));
   EXPECT_NEAR(edge::metrics::auroc(id, ood), want, 1e-12);
 }
 
