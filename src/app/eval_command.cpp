@@ -14,6 +14,7 @@
 #include "edge/data/registry.h"
 #include "edge/eval/predict.h"
 #include "edge/model/checkpoint.h"
+#include "edge/model/compute_mode.h"
 
 namespace edge::app {
 
@@ -150,9 +151,15 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
     needs.inputs |= n.inputs;
   }
 
-  const train::TrainConfig config = train::load_run_config(p.checkpoint);
+  train::TrainConfig config = train::load_run_config(p.checkpoint);
+  if (!p.precision.empty()) config.precision = p.precision;
+  if (p.channels_last == "true" || p.channels_last == "false") config.channels_last = p.channels_last == "true";
+  else if (!p.channels_last.empty())
+    throw UsageError(fmt::format("--channels_last: expected true or false, got '{}'", p.channels_last));
+  const model::ComputeMode mode = config.compute_mode();
   const auto weights = p.checkpoint / "model.pt";
   auto model = model::load_weights(config.model, weights);
+  if (mode.channels_last) model::to_channels_last(*model);
   model->eval();
   model->to(device);  // features are extracted where the model is and come back to the CPU
   train::set_threads(p.threads > 0 ? p.threads : config.threads);
@@ -175,12 +182,16 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
 
   // Network outputs, once per set, through the on-disk cache.
   const std::string checkpoint_hash = hex64(file_fnv1a(weights));
-  const std::string transform = fmt::format("eval: x/255, normalise mean {} std {}, no augmentation", data.mean, data.std);
+  const std::string transform = fmt::format("eval: x/255, normalise mean {} std {}, no augmentation; {}", data.mean,
+                                            data.std, mode.bf16 ? "bf16 autocast" : "fp32");
   eval::FeatureCache cache(p.no_cache ? std::filesystem::path()
                                       : (p.cache_dir.empty() ? p.checkpoint / "cache" / "features" : p.cache_dir));
   auto features_of = [&](const data::ImageSet& set, const std::string& split) {
     const eval::CacheKey key{checkpoint_hash, data.dataset, split, transform, eval::image_set_hash(set)};
-    return cache.get(key, [&] { return eval::extract_features(model, set, config.eval_batch_size, data.mean, data.std); });
+    return cache.get(key, [&] {
+      model::AutocastScope autocast(mode.bf16);  // the features come back as float32
+      return eval::extract_features(model, set, config.eval_batch_size, data.mean, data.std);
+    });
   };
   score::FitData fit;
   if (needs.train_features) fit.train = features_of(data.id_train, "id_train");

@@ -8,7 +8,7 @@
 namespace edge::eval {
 
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
-                             int64_t batch_size, double mean, double std) {
+                             int64_t batch_size, double mean, double std, const model::ComputeMode& mode) {
   TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
@@ -18,7 +18,9 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& 
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < set.size(); i += batch_size) {
     const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
-    out.push_back(model->forward(data::to_float_input(batch, mean, std).to(device)).to(torch::kFloat32).cpu());
+    const auto input = model::to_input_format(data::to_float_input(batch, mean, std).to(device), mode);
+    model::AutocastScope autocast(mode.bf16);
+    out.push_back(model->forward(input).to(torch::kFloat32).cpu());
   }
   model->train(was_training);
   return torch::cat(out).contiguous();
@@ -65,9 +67,9 @@ double validation_map(model::MultiLabelNet& model, const data::Dataset& set, con
 }
 
 double validation_map(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
-                      double mean, double std) {
+                      double mean, double std, const model::ComputeMode& mode) {
   TORCH_CHECK(set.has_labels(), "validation_map: set ", set.name, " has no labels");
-  const torch::Tensor probs = torch::sigmoid(predict_logits(model, set, batch_size, mean, std)).contiguous();
+  const torch::Tensor probs = torch::sigmoid(predict_logits(model, set, batch_size, mean, std, mode)).contiguous();
   const torch::Tensor labels = set.labels.to(torch::kFloat32).contiguous();
   std::vector<float> s(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
   std::vector<float> l(labels.data_ptr<float>(), labels.data_ptr<float>() + labels.numel());

@@ -1,33 +1,21 @@
 #include "edge/metrics/ood_metrics.h"
+#include "edge/metrics/score_sort.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace edge::metrics {
 namespace {
 
-// Copies `v`, validates it, and sorts it in descending order.
-std::vector<double> sorted_descending(ScoreView v, const char* what) {
-  if (v.size == 0 || v.data == nullptr) {
-    throw std::invalid_argument(std::string("edge::metrics: the ") + what +
-                                " score set is empty; OOD metrics need at least one ID and "
-                                "one OOD score");
-  }
-  std::vector<double> out(v.data, v.data + v.size);
-  for (std::size_t k = 0; k < out.size(); ++k) {
-    if (!std::isfinite(out[k])) {
-      throw std::invalid_argument(std::string("edge::metrics: ") + what + " score #" +
-                                  std::to_string(k) + " is not finite (NaN or infinity)");
-    }
-  }
-  std::sort(out.begin(), out.end(), std::greater<double>());
-  return out;
-}
+// Inputs from this size on sort the ID and OOD sets on two threads.
+constexpr std::size_t kParallelMin = 1 << 16;
 
 void check_level(double level, const char* name) {
   if (!(level > 0.0 && level <= 1.0)) {
@@ -149,8 +137,31 @@ SweepResult run(ScoreView id_scores, ScoreView ood_scores, double recall_level,
                 double tpr_level, bool drop_intermediate) {
   check_level(recall_level, "recall_level");
   check_level(tpr_level, "tpr level");
-  const std::vector<double> id = sorted_descending(id_scores, "ID");
-  const std::vector<double> ood = sorted_descending(ood_scores, "OOD");
+  // The two sorts are independent: for large inputs the OOD set is sorted on a second
+  // thread (errors are rethrown in the order the sequential code would raise them).
+  std::vector<double> id, ood;
+  if (id_scores.size >= kParallelMin && ood_scores.size >= kParallelMin) {
+    std::exception_ptr ood_error;
+    std::thread worker([&] {
+      try {
+        ood = sort_scores_descending(ood_scores, "OOD");
+      } catch (...) {
+        ood_error = std::current_exception();
+      }
+    });
+    std::exception_ptr id_error;
+    try {
+      id = sort_scores_descending(id_scores, "ID");
+    } catch (...) {
+      id_error = std::current_exception();
+    }
+    worker.join();
+    if (id_error) std::rethrow_exception(id_error);
+    if (ood_error) std::rethrow_exception(ood_error);
+  } else {
+    id = sort_scores_descending(id_scores, "ID");
+    ood = sort_scores_descending(ood_scores, "OOD");
+  }
   return sweep(id, ood, recall_level, tpr_level, drop_intermediate);
 }
 

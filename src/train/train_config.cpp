@@ -31,6 +31,7 @@ void TrainConfig::validate() const {
   if (mode == Mode::Joint && (k < 1 || k > batch_size))
     throw UsageError(fmt::format("--k: bottom-k must be between 1 and --batch_size {}, got {}", batch_size, k));
   if (!(l_rate > 0.0)) throw UsageError(fmt::format("--l_rate must be positive, got {}", l_rate));
+  model::parse_precision(precision);
   if (threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", threads));
 }
 
@@ -51,7 +52,8 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
       {"pct_start", c.pct_start}, {"backbone_lr_mult", c.backbone_lr_mult}, {"m_in", c.m_in},
       {"m_out", c.m_out}, {"lambda_1", c.lambda_1}, {"lambda_2", c.lambda_2}, {"a_tr", c.a_tr},
       {"skip_nonfinite", c.skip_nonfinite}, {"hflip", c.hflip}, {"freeze_bn", c.freeze_bn},
-      {"seed", c.seed}, {"threads", c.threads}, {"eval_batch_size", c.eval_batch_size}};
+      {"seed", c.seed}, {"threads", c.threads}, {"eval_batch_size", c.eval_batch_size},
+      {"precision", c.precision}, {"channels_last", c.channels_last}};
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
@@ -102,6 +104,8 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   j.at("seed").get_to(c.seed);
   j.at("threads").get_to(c.threads);
   j.at("eval_batch_size").get_to(c.eval_batch_size);
+  c.precision = j.value("precision", std::string("fp32"));
+  c.channels_last = j.value("channels_last", false);
 }
 
 TrainConfig load_run_config(const std::filesystem::path& run_dir) {

@@ -162,6 +162,8 @@ void Trainer::init(int64_t id_train_size, int64_t oe_train_size) {
                                    flag, n, world));
   torch::manual_seed(config_.seed);
   model_ = model::build_model(config_.model);
+  compute_ = config_.compute_mode();
+  if (compute_.channels_last) model::to_channels_last(*model_);
   model_->to(placement_.device);
   if (placement_.comm) broadcast_module(*model_, *placement_.comm);  // identical start on every rank
   steps_per_epoch_ = id_train_size / config_.batch_size;
@@ -294,7 +296,13 @@ EpochStats Trainer::run_epoch() {
     input = input.to(placement_.device);
     apply_schedule();
 
-    const torch::Tensor logits = model_->forward(input);
+    torch::Tensor logits;
+    {
+      // bf16 autocast covers the forward pass only; the losses see fp32 logits.
+      model::AutocastScope autocast(compute_.bf16);
+      logits = model_->forward(model::to_input_format(input, compute_));
+    }
+    if (logits.scalar_type() != torch::kFloat32) logits = logits.to(torch::kFloat32);
     const int64_t b_in = config_.batch_size / placement_.world_size();
     const torch::Tensor z_in = logits.slice(0, 0, b_in), z_oe = with_oe ? logits.slice(0, b_in) : torch::Tensor();
     const torch::Tensor y_dev = y.to(placement_.device);
@@ -363,7 +371,8 @@ EpochStats Trainer::run_epoch() {
         : std::nan("");
   } else {
     st.val_map = data_.id_val.size() > 0
-        ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std) : std::nan("");
+        ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std, compute_)
+        : std::nan("");
   }
   st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   ++epochs_done_;

@@ -53,6 +53,8 @@ struct EvalParams {
   std::filesystem::path save_scores;         // "" = do not write the raw scores
   std::filesystem::path cache_dir;           // "" = RUN_DIR/cache/features
   bool no_cache = false;                     // extract every set again, write nothing to the cache
+  std::string precision;                     // fp32 | bf16; "" = the run's setting
+  std::string channels_last;                 // true | false; "" = the run's setting
 };
 
 // `edge eval`: extracts each set's network outputs once (cached on disk), computes every

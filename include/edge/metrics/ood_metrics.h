@@ -4,8 +4,9 @@
 //   * In-distribution (ID) samples are the positive class (label 1) unless stated otherwise.
 //   * A higher score means "more in-distribution".
 //   * All metrics are computed from one descending sort of the ID scores and one of the OOD
-//     scores, followed by a single merge sweep over the distinct score values
-//     (O(n log n) time, one copy of the scores).
+//     scores (an O(n) radix sort, score_sort.h; the two sets on two threads when both hold
+//     at least 65536 scores), followed by a single merge sweep over the distinct score
+//     values (O(n) time, two copies of the scores while sorting).
 //   * Tied scores form one threshold point, exactly like scikit-learn's _binary_clf_curve.
 //
 // Every function throws std::invalid_argument when the ID or the OOD set is empty, when a

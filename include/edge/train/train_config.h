@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "edge/data/fashion_lt.h"
+#include "edge/model/compute_mode.h"
 #include "edge/model/multilabel_net.h"
 
 namespace edge::train {
@@ -49,6 +50,12 @@ struct TrainConfig {
   uint64_t seed = 2024;
   int64_t threads = 0;          // 0 = all cores
   int64_t eval_batch_size = 500;
+  // Arithmetic of training and evaluation (model/compute_mode.h): fp32 | bf16 (CPU autocast),
+  // NCHW or channels-last. Absent in older configs (= fp32, NCHW).
+  std::string precision = "fp32";
+  bool channels_last = false;
+
+  model::ComputeMode compute_mode() const { return {model::parse_precision(precision), channels_last}; }
 
   // Throws UsageError naming the flag for an invalid value.
   void validate() const;

@@ -110,6 +110,7 @@ class Trainer {
   bool live_progress_;
   Placement placement_;
   model::MultiLabelNet model_{nullptr};
+  model::ComputeMode compute_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
   int64_t steps_per_epoch_ = 0;

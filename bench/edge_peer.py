@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""Python peers of bench/bench_edge.cpp, written with Debian's python3-torch and sklearn:
+
+* "official": the loop as the official EDGE code runs it: fp32, NCHW, one forward pass over
+  [ID ; OE], BCE + alpha * mean softplus(z_oe) + beta * mean relu(E_oe - E_tail + m) with the
+  bottom-k tail, SGD (nesterov) + OneCycleLR stepped per iteration, loss.item() per step;
+  evaluation in eval mode under no_grad, JointEnergy = softplus(logits).sum(1); metrics with
+  sklearn (roc_auc_score, average_precision_score, roc_curve for FPR95).
+* "tuned": the same loop as fast as PyTorch allows on this CPU: bf16 autocast around the
+  forward pass (loss in fp32) and channels-last model and input.
+
+Both read the tensors bench_edge wrote (same images, labels, orders and scores), use the
+same model (small_resnet + clssimp head, scripts/make_backbone_goldens.py), batch sizes and
+thread count, and time the same work as the C++ side. Each phase's peak memory is the
+process's VmHWM after resetting it (/proc/self/clear_refs) before the phase.
+
+Usage (normally run by bench_edge itself): /usr/bin/python3 bench/edge_peer.py '<json spec>'
+Prints one line "RESULT <json>".
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import sklearn
+import sklearn.metrics as skm
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backbones_peer import Net  # noqa: E402
+
+MEAN, STD = 0.2860, 0.3530  # overwritten from the spec
+
+
+def reset_peak():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def forward_flops_per_image(net, x):
+    """Multiply-adds x 2 of every Conv2d and Linear in one forward pass, per image."""
+    total = [0]
+
+    def conv_hook(m, inp, out):
+        total[0] += 2 * out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear_hook(m, inp, out):
+        total[0] += 2 * out.numel() * m.in_features
+
+    hooks = []
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(linear_hook))
+    net.eval()
+    with torch.no_grad():
+        net(x)
+    for h in hooks:
+        h.remove()
+    return total[0] / x.shape[0]
+
+
+def normalise(x_u8):
+    return x_u8.float().div_(255.0 * STD).sub_(MEAN / STD)
+
+
+def edge_loss(logits, y, b_in, spec):
+    z_in, z_oe = logits[:b_in], logits[b_in:]
+    bce = F.binary_cross_entropy_with_logits(z_in, y)
+    conf = F.softplus(z_oe).mean()
+    e_in = F.softplus(z_in).sum(1)
+    e_oe = F.softplus(z_oe).sum(1)
+    tail = torch.topk(e_in, spec["k"], largest=False).values
+    gap = F.relu(e_oe[:, None] - tail[None, :] + spec["m"]).mean()
+    return bce + spec["alpha"] * conf + spec["beta"] * gap
+
+
+def build_net(spec, tuned):
+    torch.manual_seed(0)
+    net = Net("small_resnet", spec["hidden"], spec["num_classes"])
+    if tuned:
+        net = net.to(memory_format=torch.channels_last)
+    return net
+
+
+def train_phase(spec, data, tuned):
+    """One epoch per repeat (the first is a warm-up); images/s per timed epoch."""
+    net = build_net(spec, tuned)
+    net.train()
+    b, b_oe, steps = spec["batch"], spec["oe_batch"], spec["train_steps"]
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps * (spec["repeats"] + 1),
+                                                pct_start=0.2)
+    id_x, id_y, oe_x = data["id_images"], data["id_labels"], data["oe_images"]
+    rates = []
+    for epoch in range(spec["repeats"] + 1):
+        order = data["orders"][epoch]
+        oe_order = data["oe_orders"][epoch]
+        flips = data["flips"][epoch]
+        t0 = time.perf_counter()
+        for s in range(steps):
+            idx = order[s * b:(s + 1) * b]
+            x = torch.cat([id_x.index_select(0, idx), oe_x.index_select(0, oe_order[s * b_oe:(s + 1) * b_oe])])
+            x = normalise(x)
+            x = torch.where(flips[s].view(-1, 1, 1, 1), x.flip(3), x)
+            y = id_y.index_select(0, idx)
+            if tuned:
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    logits = net(x.contiguous(memory_format=torch.channels_last))
+                logits = logits.float()
+            else:
+                logits = net(x)
+            loss = edge_loss(logits, y, b, spec)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss.item()
+        if epoch > 0:
+            rates.append(steps * (b + b_oe) / (time.perf_counter() - t0))
+    return net, rates
+
+
+def eval_phase(spec, net, images, tuned, repeats):
+    net.eval()
+    rates = []
+    for r in range(repeats + 1):
+        t0 = time.perf_counter()
+        scores = []
+        with torch.no_grad():
+            for i in range(0, images.shape[0], spec["eval_batch"]):
+                x = normalise(images[i:i + spec["eval_batch"]])
+                if tuned:
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        logits = net(x.contiguous(memory_format=torch.channels_last))
+                else:
+                    logits = net(x)
+                scores.append(F.softplus(logits.float()).sum(1))
+        torch.cat(scores)
+        if r > 0:
+            rates.append(images.shape[0] / (time.perf_counter() - t0))
+    return rates
+
+
+def metrics_phase(spec):
+    id_s = np.fromfile(os.path.join(spec["dir"], "scores_id.f64"), dtype=np.float64)
+    ood_s = np.fromfile(os.path.join(spec["dir"], "scores_ood.f64"), dtype=np.float64)
+    times, values = [], {}
+    for _ in range(spec["metric_repeats"]):
+        reset_peak()
+        t0 = time.perf_counter()
+        labels = np.concatenate([np.ones(id_s.size), np.zeros(ood_s.size)])
+        scores = np.concatenate([id_s, ood_s])
+        auroc = skm.roc_auc_score(labels, scores)
+        aupr = skm.average_precision_score(labels, scores)
+        fpr, tpr, _ = skm.roc_curve(labels, scores)
+        fpr95 = float(fpr[np.searchsorted(tpr, 0.95, side="left")])
+        times.append(time.perf_counter() - t0)
+        values = {"auroc": float(auroc), "aupr_in": float(aupr), "fpr95_roc": fpr95}
+    return times, values, peak_mb()
+
+
+def main():
+    global MEAN, STD
+    spec = json.loads(sys.argv[1])
+    MEAN, STD = spec["mean"], spec["std"]
+    torch.set_num_threads(spec["threads"])
+    torch.set_num_interop_threads(1)
+    d = spec["dir"]
+    data = {name: torch.load(os.path.join(d, name + ".pt"))
+            for name in ["id_images", "id_labels", "oe_images", "eval_images", "orders", "oe_orders", "flips"]}
+    data["flips"] = data["flips"].bool()
+    out = {"torch_version": str(torch.__version__), "sklearn_version": sklearn.__version__,
+           "numpy_version": np.__version__}
+    out["forward_flops_per_image"] = forward_flops_per_image(build_net(spec, False), normalise(data["eval_images"][:8]))
+    for name, tuned in [("official", False), ("tuned", True)]:
+        if name not in spec["modes"]:
+            continue
+        reset_peak()
+        net, train_rates = train_phase(spec, data, tuned)
+        train_peak = peak_mb()
+        reset_peak()
+        eval_rates = eval_phase(spec, net, data["eval_images"], tuned, spec["repeats"])
+        out[name] = {"train_img_s": train_rates, "train_peak_mb": train_peak,
+                     "eval_img_s": eval_rates, "eval_peak_mb": peak_mb()}
+        print(f"peer {name} done", file=sys.stderr, flush=True)
+    if spec["metric_repeats"] > 0:
+        times, values, mpeak = metrics_phase(spec)
+        out["metrics"] = {"seconds": times, "values": values, "peak_mb": mpeak}
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

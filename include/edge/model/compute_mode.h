@@ -1,0 +1,52 @@
+// How the network's arithmetic runs: fp32 or bf16 autocast, NCHW or channels-last.
+//
+// fp32 + NCHW is the reference path (bit-identical to earlier versions of this program).
+// bf16 runs convolutions and matrix products under LibTorch's CPU autocast (weights and
+// activations cast to bfloat16, accumulation in fp32, BatchNorm and reductions in fp32, as
+// PyTorch's torch.autocast("cpu", dtype=torch.bfloat16) does); parameters, gradients and
+// optimiser state stay fp32. Callers cast logits to fp32 before any loss or score.
+// channels_last stores 4-D activations and convolution weights as NHWC, the layout the
+// oneDNN convolutions prefer.
+#pragma once
+
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+namespace edge::model {
+
+struct ComputeMode {
+  bool bf16 = false;           // --precision bf16
+  bool channels_last = false;  // --channels_last
+
+  bool is_reference() const { return !bf16 && !channels_last; }
+};
+
+// "fp32" -> false, "bf16" -> true; throws UsageError naming --precision otherwise.
+bool parse_precision(const std::string& precision);
+
+// Converts every 4-D parameter and buffer of `module` to channels-last (in place, keeping
+// the tensors' identities, so an optimiser built before or after still sees them).
+void to_channels_last(torch::nn::Module& module);
+
+// The network input in the mode's memory format.
+torch::Tensor to_input_format(const torch::Tensor& x, const ComputeMode& mode);
+
+// Enables CPU bf16 autocast for its lifetime when `enabled` (nests like Python's
+// torch.autocast: the previous state is restored, and the cast-weight cache is cleared when
+// the outermost scope ends, so a later optimiser step is never hidden behind stale copies).
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool enabled);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+  bool prev_enabled_ = false;
+  at::ScalarType prev_dtype_ = at::kBFloat16;
+};
+
+}  // namespace edge::model
