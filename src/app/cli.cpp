@@ -8,8 +8,10 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "app/config_file.h"
+#include "app/reference_flags.h"
 #include "edge/app/commands.h"
 #include "edge/common/device.h"
 #include "edge/common/error.h"
@@ -217,6 +219,16 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       ->capture_default_str();
   train_cmd->add_option("--device-id", device_ids, "train on these GPUs, one process each (e.g. 0,1)");
   train_cmd->add_option("--nproc", nproc, "train with N CPU processes on this machine (data-parallel over Gloo)");
+  // The reference trains and then evaluates: weg.py's --ood_data (OOD test sets), --ood and --method.
+  std::string train_ood_data, train_ood, train_method = "sum";
+  bool print_config = false;
+  train_cmd->add_option("--ood_data", train_ood_data,
+                        "after training, evaluate against these OOD sets (as `edge eval --ood_data`)");
+  train_cmd->add_option("--ood", train_ood, "OOD measure for that evaluation, reference names: energy | logit | prob "
+                        "| odin | M | msp | lof | isol | ... (default energy)");
+  train_cmd->add_option("--method", train_method, "max | sum, with --ood")->capture_default_str();
+  train_cmd->add_flag("--print_config", print_config,
+                      "print the resolved configuration (JSON) and the launch, then exit without training");
   train_cmd->add_option("--dist_timeout", launch.dist_timeout_s,
                         "seconds to wait for the other training processes (rendezvous and every collective)")
       ->capture_default_str();
@@ -238,6 +250,10 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       ->capture_default_str();
   eval_cmd->add_option("--out", eval_params.out, "output folder (default RUN_DIR/eval)");
   eval_cmd->add_option("--threads", eval_params.threads, "intra-op threads (0 = the run's setting)");
+  std::string eval_ood, eval_method = "sum";
+  auto* eval_ood_opt =
+      eval_cmd->add_option("--ood", eval_ood, "the reference's name of the score (with --method), instead of --score_fn");
+  eval_cmd->add_option("--method", eval_method, "max | sum, with --ood")->capture_default_str();
   eval_cmd->add_option("--device", eval_params.device, "cpu | cuda | cuda:N")->capture_default_str();
   add_score_options(*eval_cmd, eval_params);
   eval_cmd->add_option("--precision", eval_params.precision, "fp32 | bf16 (default: the run's setting)");
@@ -303,6 +319,20 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
 
   try {
     const bool live = &out == &std::cout && isatty(fileno(stdout));
+    if (train_cmd->parsed() && print_config) {
+      train::TrainConfig resolved = train_cfg;
+      if (resolved.dataset == "fashion-lt") resolved.data.resolve_default_paths();
+      resolved.validate();
+      nlohmann::json j = resolved;
+      j["out"] = train_out.string();
+      j["launch"] = {{"device", launch.device}, {"device_ids", device_ids}, {"nproc", nproc},
+                     {"dist_timeout_s", launch.dist_timeout_s}};
+      if (!train_ood_data.empty())
+        j["final_eval"] = {{"ood_data", split_list(train_ood_data)},
+                           {"score_fn", reference_score_name(train_ood.empty() ? "energy" : train_ood, train_method)}};
+      out << j.dump(2) << std::endl;
+      return 0;
+    }
     if (train_cmd->parsed() && (!device_ids.empty() || nproc != 0)) {
       return launch_workers(expanded_args, device_ids, nproc, launch);
     } else if (train_cmd->parsed() && resume_opt->count() > 0) {
@@ -313,8 +343,23 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
                                        resume_dir.string(), opt->get_lnames()[0]));
       resume_train(resume_dir, out, live, launch);
     } else if (train_cmd->parsed()) {
+      // Checked before training, so that a typo does not cost a whole run.
+      const std::string final_score =
+          train_ood_data.empty() ? "" : reference_score_name(train_ood.empty() ? "energy" : train_ood, train_method);
       run_train(train_cfg, train_out, out, live, launch);
+      const char* rank = std::getenv("RANK");
+      if (!train_ood_data.empty() && (rank == nullptr || std::string(rank) == "0")) {
+        EvalParams final_eval;
+        final_eval.checkpoint = train_out;
+        final_eval.ood_data = split_list(train_ood_data);
+        final_eval.ood_data_given = true;
+        final_eval.score_fn = final_score;
+        final_eval.device = launch.device;
+        final_eval.workers = train_cfg.workers;
+        run_eval(final_eval, out);
+      }
     } else if (eval_cmd->parsed()) {
+      if (eval_ood_opt->count() > 0) eval_params.score_fn = reference_score_name(eval_ood, eval_method);
       eval_params.ood_data = split_list(ood_list);
       eval_params.ood_data_given = ood_opt->count() > 0;
       eval_params.tail_j.clear();

@@ -90,9 +90,12 @@ void apply_cpu_share(const train::TrainConfig& config, const train::Placement& p
 // model's class count and RGB input from the dataset.
 train::PipelineData open_pipeline_data(train::TrainConfig& config, std::ostream& log) {
   const bool with_oe = train::uses_outliers(train::parse_mode(config.score));
-  if (with_oe && config.oe_data.empty())
-    throw UsageError(fmt::format("--oe_data: --score {} with --dataset {} needs an OE set (NAME[:PATH], e.g. "
-                                 "folder:DIR)", config.score, config.dataset));
+  if (with_oe && config.oe_data.empty()) {
+    // The reference's default OE set (weg.py: --oe_data imagenet), under --data_root.
+    config.oe_data = "imagenet-22k";
+    log << "--oe_data not given: using the reference's default OE set, imagenet-22k (DATA_ROOT/ImageNet-22K)"
+        << std::endl;
+  }
   data::BenchmarkSpec spec;
   spec.dataset = config.dataset;
   spec.data_root = config.data_root;

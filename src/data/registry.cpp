@@ -95,6 +95,11 @@ DatasetSpec parse_dataset_spec(const std::string& spec, const std::string& flag)
   DatasetSpec out;
   const auto colon = spec.find(':');
   out.name = spec.substr(0, colon);
+  // The reference's own names for its OE / OOD sets (weg.py's --oe_data / --ood_data values).
+  static const std::map<std::string, std::string> reference_names = {
+      {"imagenet", "imagenet-22k"}, {"texture", "textures"}, {"places50", "places"},
+      {"sun50", "sun"},             {"inat", "inaturalist"}, {"MNIST", "mnist"}};
+  if (const auto it = reference_names.find(out.name); it != reference_names.end()) out.name = it->second;
   if (colon != std::string::npos) {
     out.path = spec.substr(colon + 1);
     if (out.path.empty())
