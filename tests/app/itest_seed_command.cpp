@@ -24,9 +24,8 @@ std::vector<std::string> seed_train_command() {
 TEST(SeedCommand, TrainCommandAsWrittenResolvesToTheReferenceSettings) {
   edge::test::TempDir dir;
   auto args = seed_train_command();
-  for (const std::string a : {"--data_root", (edge::test::fixtures_dir() / "datasets").string(), "--out",
-                              (dir.path() / "run").string(), "--print_config"})
-    args.push_back(a);
+  args.insert(args.end(), {"--data_root", (edge::test::fixtures_dir() / "datasets").string(), "--out",
+                           (dir.path() / "run").string(), "--print_config"});
   const auto r = edge::test::run_cli(args);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -53,9 +52,8 @@ TEST(SeedCommand, WithoutCudaTheDeviceIdsAreAOneLineError) {
   if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has CUDA";
   edge::test::TempDir dir;
   auto args = seed_train_command();
-  for (const std::string a : {"--data_root", (edge::test::fixtures_dir() / "datasets").string(), "--out",
-                              (dir.path() / "run").string()})
-    args.push_back(a);
+  args.insert(args.end(), {"--data_root", (edge::test::fixtures_dir() / "datasets").string(), "--out",
+                           (dir.path() / "run").string()});
   const auto r = edge::test::run_cli(args);
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
