@@ -85,9 +85,9 @@ TEST(DataVerify, NusWideLabelRowMismatchIsReported) {
 }
 
 TEST(DataVerify, UnknownNameAndMissingFolderAreOneLineErrors) {
-  auto r = edge::test::run_cli({"data", "verify", "--dataset", "imagenet"});
+  auto r = edge::test::run_cli({"data", "verify", "--dataset", "imagenet-1k"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("edge: error: --dataset: unknown dataset 'imagenet'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("edge: error: --dataset: unknown dataset 'imagenet-1k'"), std::string::npos) << r.err;
   r = edge::test::run_cli({"data", "verify", "--dataset", "voc2012", "--data_root", "no_such_dir"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("no_such_dir/VOCdevkit/VOC2012"), std::string::npos) << r.err;

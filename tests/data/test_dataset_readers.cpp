@@ -212,10 +212,14 @@ TEST(DatasetReaders, NoiseIsDeterministicPerImageAndKindsDiffer) {
 }
 
 TEST(DatasetRegistry, UnknownNamesAndMissingFoldersNameTheFlag) {
-  auto msg = error_of([] { edge::data::parse_dataset_spec("imagenet", "--ood_data"); });
+  auto msg = error_of([] { edge::data::parse_dataset_spec("imagenet-1k", "--ood_data"); });
   EXPECT_NE(msg.find("--ood_data"), std::string::npos) << msg;
   EXPECT_NE(msg.find("voc2012"), std::string::npos) << msg;
-  EXPECT_THROW(edge::data::parse_dataset_spec("imagenet"), edge::UsageError);
+  EXPECT_THROW(edge::data::parse_dataset_spec("imagenet-1k"), edge::UsageError);
+  // The reference's own set names (weg.py) are aliases.
+  EXPECT_EQ(edge::data::parse_dataset_spec("imagenet", "--ood_data").name, "imagenet-22k");
+  EXPECT_EQ(edge::data::parse_dataset_spec("texture:dtd", "--oe_data").name, "textures");
+  EXPECT_EQ(edge::data::parse_dataset_spec("sun50", "--ood_data").name, "sun");
   msg = error_of([] { edge::data::open_dataset("coco", "no_such_root", "train"); });
   EXPECT_NE(msg.find("no_such_root/coco"), std::string::npos) << msg;
   EXPECT_NE(msg.find("instances_"), std::string::npos) << msg;
