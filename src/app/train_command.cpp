@@ -126,6 +126,7 @@ train::PipelineData open_pipeline_data(train::TrainConfig& config, std::ostream&
 struct TrainerWithData {
   std::unique_ptr<data::Benchmark> bench;
   std::unique_ptr<train::Trainer> trainer;
+  std::ostream* log = nullptr;  // where this rank reports
 };
 
 TrainerWithData make_trainer(train::TrainConfig& config, std::ostream& log, bool live_progress,
@@ -138,6 +139,20 @@ TrainerWithData make_trainer(train::TrainConfig& config, std::ostream& log, bool
     t.trainer = std::make_unique<train::Trainer>(config, open_pipeline_data(config, log), log, live_progress,
                                                  std::move(placement));
   }
+  return t;
+}
+
+// This process's trainer, placed (device, process group) and announced; `log` is where this
+// rank reports (rank 0: `log_in`, the others: nowhere).
+TrainerWithData start_trainer(train::TrainConfig& config, std::ostream& log_in, bool live_progress,
+                              const TrainLaunch& launch) {
+  train::Placement placement = make_placement(launch);
+  std::ostream& log = rank_log(placement, log_in);
+  const bool live = live_progress && placement.rank() == 0;
+  TrainerWithData t = make_trainer(config, log, live, std::move(placement));
+  t.log = &log;
+  apply_cpu_share(config, t.trainer->placement());
+  describe_placement(*t.trainer, log);
   return t;
 }
 
@@ -199,13 +214,9 @@ std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const 
   if (fs::exists(run_dir / "checkpoints" / "last.ckpt"))
     throw UsageError(fmt::format("--out: {} already holds a run (continue it with --resume {}, or choose another "
                                  "directory)", run_dir.string(), run_dir.string()));
-  train::Placement placement = make_placement(launch);
-  std::ostream& log = rank_log(placement, log_in);
-  const bool live = live_progress && placement.rank() == 0;
-  TrainerWithData t = make_trainer(config, log, live, std::move(placement));
+  TrainerWithData t = start_trainer(config, log_in, live_progress, launch);
   train::Trainer& trainer = *t.trainer;
-  apply_cpu_share(config, trainer.placement());
-  describe_placement(trainer, log);
+  std::ostream& log = *t.log;
   if (trainer.placement().rank() == 0) {
     nlohmann::json cfg = config;
     cfg["provenance"] = provenance(config);
@@ -221,13 +232,9 @@ std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostrea
   if (!fs::exists(ckpt))
     throw DataError(fmt::format("--resume: {} not found (the run has no completed epoch to continue from)",
                                 ckpt.string()));
-  train::Placement placement = make_placement(launch);
-  std::ostream& log = rank_log(placement, log_in);
-  const bool live = live_progress && placement.rank() == 0;
-  TrainerWithData t = make_trainer(config, log, live, std::move(placement));
+  TrainerWithData t = start_trainer(config, log_in, live_progress, launch);
   train::Trainer& trainer = *t.trainer;
-  apply_cpu_share(config, trainer.placement());
-  describe_placement(trainer, log);
+  std::ostream& log = *t.log;
   trainer.restore_checkpoint(ckpt);
   log << fmt::format("resuming {} after epoch {}/{} (global step {})", run_dir.string(), trainer.epochs_done(),
                      config.n_epoch, trainer.global_step())

@@ -11,7 +11,11 @@
 
 namespace edge::data {
 
-torch::Tensor load_gray_image(const std::filesystem::path& path) {
+namespace {
+
+// Decodes any stb-readable file to interleaved RGB uint8 [H, W, 3] (gray replicated, alpha
+// dropped). Throws DataError naming the file.
+torch::Tensor decode_rgb_hwc(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw DataError(fmt::format("image {} not found", path.string()));
   int w = 0, h = 0, channels = 0;
@@ -19,10 +23,17 @@ torch::Tensor load_gray_image(const std::filesystem::path& path) {
                                                    stbi_image_free);
   if (!pixels)
     throw DataError(fmt::format("cannot decode image {}: {}", path.string(), stbi_failure_reason()));
-  torch::Tensor out = torch::empty({h, w}, torch::kUInt8);
+  return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).clone();
+}
+
+}  // namespace
+
+torch::Tensor load_gray_image(const std::filesystem::path& path) {
+  const torch::Tensor rgb = decode_rgb_hwc(path);
+  torch::Tensor out = torch::empty({rgb.size(0), rgb.size(1)}, torch::kUInt8);
   auto* dst = out.data_ptr<uint8_t>();
-  const stbi_uc* src = pixels.get();
-  for (int64_t i = 0, n = int64_t(w) * h; i < n; ++i) {
+  const uint8_t* src = rgb.data_ptr<uint8_t>();
+  for (int64_t i = 0, n = out.numel(); i < n; ++i) {
     // Integer form of L = R*299/1000 + G*587/1000 + B*114/1000, rounded.
     const unsigned v = src[3 * i] * 299u + src[3 * i + 1] * 587u + src[3 * i + 2] * 114u;
     dst[i] = static_cast<uint8_t>((v + 500u) / 1000u);
@@ -31,15 +42,8 @@ torch::Tensor load_gray_image(const std::filesystem::path& path) {
 }
 
 torch::Tensor load_rgb_image(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path))
-    throw DataError(fmt::format("image {} not found", path.string()));
-  int w = 0, h = 0, channels = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(path.c_str(), &w, &h, &channels, 3),
-                                                   stbi_image_free);
-  if (!pixels)
-    throw DataError(fmt::format("cannot decode image {}: {}", path.string(), stbi_failure_reason()));
   // stb gives interleaved HWC; the pipeline works on CHW.
-  return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).contiguous();
+  return decode_rgb_hwc(path).permute({2, 0, 1}).contiguous();
 }
 
 torch::Tensor resize_short_side(const torch::Tensor& gray, int64_t short_side) {

@@ -7,14 +7,23 @@
 
 namespace edge::eval {
 
+namespace {
+
+// Where the model's parameters live: batches go there, results come back to the CPU.
+torch::Device model_device(model::MultiLabelNet& model) {
+  const auto params = model->parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+}  // namespace
+
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
                              int64_t batch_size, double mean, double std, const model::ComputeMode& mode) {
   TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
-  const auto params = model->parameters();
-  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  const torch::Device device = model_device(model);
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < set.size(); i += batch_size) {
     const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
@@ -39,8 +48,7 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& s
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
-  const auto params = model->parameters();
-  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  const torch::Device device = model_device(model);
   std::vector<torch::Tensor> out;
   if (kept) kept->clear();
   while (auto batch = loader.next()) {
