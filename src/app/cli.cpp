@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/config_file.h"
+#include "app/list_flag.h"
 #include "app/reference_flags.h"
 #include "edge/app/commands.h"
 #include "edge/common/device.h"
@@ -173,20 +174,6 @@ void add_score_options(CLI::App& cmd, EvalParams& p) {
       ->capture_default_str();
   cmd.add_option("--kl_smoothing", o.kl_smoothing, "kl: pseudo-count added to every co-occurrence")
       ->capture_default_str();
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : s + ",") {
-    if (ch == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  return out;
 }
 
 }  // namespace

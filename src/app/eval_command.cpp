@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "app/list_flag.h"
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
 #include "edge/common/content_hash.h"
@@ -53,20 +54,6 @@ metrics::FprConvention parse_convention(const std::string& s) {
   if (s == "id_positive") return metrics::FprConvention::IdPositiveNearest;
   if (s == "ood_positive") return metrics::FprConvention::OodPositive;
   throw UsageError(fmt::format("--fpr_convention: expected id_positive or ood_positive, got '{}'", s));
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : s + ",") {
-    if (ch == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (ch != ' ') {
-      cur += ch;
-    }
-  }
-  return out;
 }
 
 std::vector<double> to_vector(const torch::Tensor& t) {
@@ -135,7 +122,7 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   if (p.ood_data.empty()) throw UsageError("--ood_data: at least one OOD set is required");
   const auto convention = parse_convention(p.fpr_convention);
   std::vector<score::Scorer> scorers;
-  for (const auto& name : split_commas(p.score_fn)) {
+  for (const auto& name : split_list(p.score_fn)) {
     const score::ScoreKind kind = score::parse_score(name);
     for (const auto& s : scorers)
       if (s.kind() == kind) throw UsageError(fmt::format("--score_fn: score {} is listed twice", s.name()));
