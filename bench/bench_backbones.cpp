@@ -32,8 +32,13 @@
 
 #include "edge/model/backbone.h"
 #include "edge/model/multilabel_net.h"
+#include "support/peer_process.h"
 
 namespace {
+
+using edge::bench::cpu_name;
+using edge::bench::run_command;
+using edge::bench::shell_quote;
 
 using Clock = std::chrono::steady_clock;
 
@@ -45,7 +50,7 @@ struct Options {
   int iters = 5;
   int warmup = 1;
   std::string python = "/usr/bin/python3";
-  std::string peer = (std::filesystem::path(__FILE__).parent_path() / "backbones_peer.py").string();
+  std::string peer = (std::filesystem::path(EDGE_BENCH_DIR) / "backbones_peer.py").string();
   int64_t hidden = 1000;
   int64_t num_classes = 8;
 };
@@ -106,31 +111,6 @@ double median_seconds(const F& step, int warmup, int iters) {
   }
   std::sort(t.begin(), t.end());
   return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
-}
-
-std::string run_command(const std::string& cmd) {
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + cmd);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  if (pclose(pipe) != 0) throw std::runtime_error("the Python peer failed:\n" + out);
-  return out;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
 }
 
 }  // namespace

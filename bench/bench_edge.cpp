@@ -51,8 +51,13 @@
 #include "edge/model/torch_file.h"
 #include "edge/score/ood_scores.h"
 #include "edge/train/trainer.h"
+#include "support/peer_process.h"
 
 namespace {
+
+using edge::bench::cpu_name;
+using edge::bench::run_command;
+using edge::bench::shell_quote;
 
 using Clock = std::chrono::steady_clock;
 
@@ -202,31 +207,6 @@ std::vector<double> run_eval(edge::model::MultiLabelNet net, const edge::data::I
   }
   *peak = peak_mb();
   return rates;
-}
-
-std::string run_command(const std::string& cmd) {
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + cmd);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  if (pclose(pipe) != 0) throw std::runtime_error("the Python peer failed:\n" + out);
-  return out;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
-
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
 }
 
 std::string fmt_stat(const Stat& s, int digits) {

@@ -26,8 +26,13 @@
 
 #include "edge/data/loader.h"
 #include "edge/data/sample_rng.h"
+#include "support/peer_process.h"
 
 namespace {
+
+using edge::bench::cpu_name;
+using edge::bench::run_command;
+using edge::bench::shell_quote;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -39,30 +44,8 @@ struct Options {
   std::string peer;  // default: loader_peer.py next to this source file
 };
 
-// __FILE__ may be relative to the build folder (ccache's base_dir); the binary lives in
-// BUILD/bench, so resolve it from there.
-std::string default_peer() {
-  fs::path src = fs::path(__FILE__).parent_path() / "loader_peer.py";
-  if (src.is_relative()) src = fs::canonical("/proc/self/exe").parent_path().parent_path() / src;
-  return fs::weakly_canonical(src).string();
-}
-
-std::string run_command(const std::string& cmd) {
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) throw std::runtime_error("popen failed: " + cmd);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  if (pclose(pipe) != 0) throw std::runtime_error("command failed: " + cmd + "\n" + out);
-  return out;
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+// EDGE_BENCH_DIR: this source's folder (set by bench/CMakeLists.txt; __FILE__ can be relative).
+std::string default_peer() { return (fs::path(EDGE_BENCH_DIR) / "loader_peer.py").string(); }
 
 }  // namespace
 
@@ -93,7 +76,7 @@ int main(int argc, char** argv) {
   if (o.images.empty()) {
     tmp = fs::temp_directory_path() / fmt::format("edge-bench-loader-{}", ::getpid());
     if (o.python.empty()) throw std::runtime_error("--no-python needs --images");
-    run_command(fmt::format("{} {} make {} {}", o.python, quote(o.peer), quote(tmp.string()), o.count));
+    run_command(fmt::format("{} {} make {} {}", o.python, shell_quote(o.peer), shell_quote(tmp.string()), o.count));
     o.images = tmp;
   }
   std::vector<fs::path> files;
@@ -134,7 +117,7 @@ int main(int argc, char** argv) {
     for (const auto& f : files) spec["files"].push_back(f.string());
     const fs::path spec_file = fs::temp_directory_path() / fmt::format("edge-bench-loader-{}.json", ::getpid());
     std::ofstream(spec_file) << spec.dump();
-    const std::string out = run_command(fmt::format("{} {} time {}", o.python, quote(o.peer), quote(spec_file.string())));
+    const std::string out = run_command(fmt::format("{} {} time {}", o.python, shell_quote(o.peer), shell_quote(spec_file.string())));
     fs::remove(spec_file);
     const auto pos = out.rfind("RESULT ");
     if (pos == std::string::npos) throw std::runtime_error("peer printed no RESULT:\n" + out);
