@@ -19,8 +19,8 @@ packages=(cmake g++ ninja-build ccache pkg-config git ca-certificates
           libtorch-dev libopenblas0-pthread libcli11-dev nlohmann-json3-dev libfmt-dev
           libgtest-dev googletest libstb-dev zlib1g-dev libgloo-dev libmatio-dev
           dataset-fashion-mnist mate-backgrounds mypaint-data-extras)
-# Reference implementations the tests compare against (Debian's python3).
-if [ "$mode" = test ]; then packages+=(python3 python3-torch python3-torchvision python3-sklearn python3-numpy); fi
+# Reference implementations the tests compare against (Debian's python3); chromium renders eval.html headless.
+if [ "$mode" = test ]; then packages+=(python3 python3-torch python3-torchvision python3-sklearn python3-numpy chromium); fi
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()

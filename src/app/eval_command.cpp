@@ -11,6 +11,7 @@
 #include "edge/data/augment.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/eval/feature_cache.h"
+#include "edge/eval/html_report.h"
 #include "edge/eval/score_files.h"
 #include "edge/data/registry.h"
 #include "edge/eval/predict.h"
@@ -112,6 +113,16 @@ std::vector<eval::OodReport> evaluate_registry_run(const train::TrainConfig& con
   return reports;
 }
 
+// eval.html: the plots and tables of every score, self-contained.
+void write_html_report(const std::filesystem::path& dir, const std::vector<eval::OodReport>& reports,
+                       const EvalParams& p, const std::string& dataset) {
+  eval::HtmlReportInfo info;
+  info.meta = {{"checkpoint", std::filesystem::absolute(p.checkpoint).string()},
+               {"dataset", dataset},
+               {"OOD sets", fmt::format("{}", fmt::join(p.ood_data, ", "))}};
+  write_text_atomically(dir / "eval.html", eval::render_html_report(reports, info));
+}
+
 }  // namespace
 
 std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
@@ -160,9 +171,10 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
     write_text_atomically(dir / "eval.json", j.dump(2) + "\n");
     write_text_atomically(dir / "eval.csv", eval::reports_to_csv(reports));
     write_text_atomically(dir / "eval.md", eval::reports_to_markdown(reports));
+    write_html_report(dir, reports, p, config.dataset);
     for (const auto& r : reports) out << eval::format_report(r) << "\n";
     if (reports.size() > 1) out << eval::format_summary(reports);
-    out << fmt::format("wrote {}, eval.csv and eval.md\n", (dir / "eval.json").string());
+    out << fmt::format("wrote {}, eval.csv, eval.md and eval.html\n", (dir / "eval.json").string());
     return reports;
   }
   const EvalData data = build_eval_data(config, p, needs.train_features || needs.train_labels, needs.val_logits);
@@ -251,11 +263,12 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   write_text_atomically(dir / "eval.json", j.dump(2) + "\n");
   write_text_atomically(dir / "eval.csv", eval::reports_to_csv(reports));
   write_text_atomically(dir / "eval.md", eval::reports_to_markdown(reports));
+  write_html_report(dir, reports, p, config.dataset);
   for (const auto& r : reports) out << eval::format_report(r) << "\n";
   if (reports.size() > 1) out << eval::format_summary(reports);
   out << fmt::format("features: {} set(s) from the cache, {} extracted{}\n", cache.hits(), cache.misses(),
                      cache.dir().empty() ? " (cache off)" : " into " + cache.dir().string());
-  out << fmt::format("wrote {}, eval.csv and eval.md\n", (dir / "eval.json").string());
+  out << fmt::format("wrote {}, eval.csv, eval.md and eval.html\n", (dir / "eval.json").string());
   return reports;
 }
 

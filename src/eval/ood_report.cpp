@@ -111,6 +111,8 @@ OodReport evaluate_scores(const std::string& score, const std::vector<double>& i
 
   const auto lab = id_labels.to(torch::kFloat32).contiguous();
   const float* lp = lab.data_ptr<float>();
+  const int64_t tail_j = j_grid.empty() ? 0 : *std::max_element(j_grid.begin(), j_grid.end());
+  std::vector<double> tail_scores;
   for (const int64_t j : j_grid) {
     if (j < 0 || j > c) throw UsageError(fmt::format("--tail_j: j must be in [0, {}], got {}", c, j));
     TailBreakdown t;
@@ -124,7 +126,19 @@ OodReport evaluate_scores(const std::string& score, const std::vector<double>& i
     }
     t.rows = rows_for(kept, ood, convention);
     r.tail.push_back(std::move(t));
+    if (j == tail_j) tail_scores = std::move(kept);
   }
+
+  std::vector<std::pair<Histogram, std::vector<double>>> sets;
+  sets.push_back({{"ID test", HistogramRole::IdTest, {}}, id_scores});
+  if (tail_j > 0)
+    sets.push_back({{fmt::format("ID tail (j = {})", tail_j), HistogramRole::IdTail, {}}, std::move(tail_scores)});
+  for (const auto& [name, s] : ood) {
+    sets.push_back({{name, HistogramRole::Ood, {}}, s});
+    r.roc.push_back(id_scores.empty() || s.empty() ? RocCurve{}
+                                                   : downsample_roc(roc_curve(id_scores, s), OodReport::kRocVertices));
+  }
+  r.histograms = histogram_scores(sets, OodReport::kHistogramBins);
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <torch/types.h>
 
+#include "edge/eval/plot_data.h"
 #include "edge/metrics/ood_metrics.h"
 #include "edge/score/ood_scores.h"
 
@@ -37,6 +38,13 @@ struct OodReport {
   double id_map_ap = 0;         // standard mAP (average precision), fraction
   std::vector<std::string> class_names;
   std::vector<int64_t> class_counts;  // ID test positives per class
+  // Plot data (the HTML report): histograms of the ID test scores, of the tail-only ID subset
+  // (the largest j > 0 of the grid, if any) and of each OOD set on shared bins; the ROC curve
+  // of each OOD set in `rows` order, at most kRocVertices vertices (empty for an empty set).
+  ScoreHistograms histograms;
+  std::vector<RocCurve> roc;
+  static constexpr std::size_t kRocVertices = 400;
+  static constexpr int kHistogramBins = 40;
 
   const MetricRow& mean() const { return rows.back(); }
   const TailBreakdown& tail_for(int64_t j) const;
