@@ -33,7 +33,7 @@ std::string section_id(const std::string& score) {
 
 constexpr const char* kStyle = R"(body{font-family:sans-serif;margin:24px;color:#222;max-width:1700px}
 table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th:first-child,td:first-child,td.text{text-align:left}tr.mean td{font-weight:bold;background:#f4f4f4}
+th:first-child,td:first-child,th.text,td.text{text-align:left}tr.mean td{font-weight:bold;background:#f4f4f4}
 table.meta td{text-align:left;border:none;padding:1px 8px}section{border-top:2px solid #ddd;margin-top:24px}
 .plots{display:flex;flex-wrap:wrap;gap:12px}svg.plot{background:#fafafa;font-size:11px}
 svg .title{font-size:13px;font-weight:bold}svg .label{font-size:12px}.note{color:#555;font-size:13px})";
@@ -103,6 +103,7 @@ Chart tail_chart(const OodReport& r) {
   c.x1 = double(ts.back()->j);
   if (c.x1 <= c.x0) { c.x0 -= 0.5; c.x1 += 0.5; }
   c.y1 = 100;
+  c.integer_x = true;
   const size_t n_rows = ts.front()->rows.size();  // per OOD set, then the mean
   for (size_t i = 0; i < n_rows; ++i) {
     const bool mean = i + 1 == n_rows;
@@ -137,7 +138,7 @@ void tail_table(std::ostringstream& o, const OodReport& r) {
   o << "<table class=\"tail\"><tr><th>j</th><th>n_id</th>";
   for (size_t i = 0; i + 1 < sets.size(); ++i) o << "<th>FPR95 " << html_escape(sets[i].ood_set) << "</th>";
   o << "<th>FPR95 mean</th><th>AUROC mean</th><th>AUPR-In mean</th><th>AUPR-Out mean</th>"
-       "<th>excluded classes</th></tr>\n";
+       "<th class=\"text\">excluded classes</th></tr>\n";
   for (const auto& t : r.tail) {
     o << fmt::format("<tr><td>{}</td><td>{}</td>", t.j, t.rows.back().n_id);
     for (const auto& row : t.rows) o << "<td>" << pct(row.fpr95) << "</td>";

@@ -16,13 +16,13 @@ constexpr double kWidth = 540, kHeight = 320;
 constexpr double kLeft = 58, kRight = 182, kTop = 28, kBottom = 46;
 
 // About `target` round tick values (1, 2 or 5 times a power of ten) covering [lo, hi].
-std::vector<double> nice_ticks(double lo, double hi, int target, int& decimals) {
+std::vector<double> nice_ticks(double lo, double hi, int target, int& decimals, double min_step = 0) {
   decimals = 0;
   if (!(hi > lo)) return {};
   const double raw = (hi - lo) / target;
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double frac = raw / mag;
-  const double step = (frac < 1.5 ? 1 : frac < 3.5 ? 2 : frac < 7.5 ? 5 : 10) * mag;
+  const double step = std::max(min_step, (frac < 1.5 ? 1 : frac < 3.5 ? 2 : frac < 7.5 ? 5 : 10) * mag);
   decimals = std::max(0, -int(std::floor(std::log10(step) + 1e-9)));
   std::vector<double> ticks;
   // Integer multiples of the step, so 0 is exactly 0 (never "-0.0").
@@ -61,7 +61,7 @@ std::string render_svg_chart(const Chart& c) {
   o << fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#fff\" stroke=\"#999\"/>\n", kLeft, kTop,
                    pw, ph);
   int dx = 0, dy = 0;
-  for (double t : nice_ticks(c.x0, c.x1, 6, dx))
+  for (double t : nice_ticks(c.x0, c.x1, 6, dx, c.integer_x ? 1.0 : 0.0))
     o << fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#eee\"/><text class=\"tick\" "
                      "x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4:.{5}f}</text>\n",
                      px(t), kTop, kTop + ph, kTop + ph + 14, t, dx);

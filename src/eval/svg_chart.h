@@ -22,6 +22,7 @@ struct Chart {
   std::string title, x_label, y_label;
   double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   bool diagonal = false;         // a dotted y = x line (chance level of a ROC plot)
+  bool integer_x = false;        // x ticks at whole numbers only
   std::vector<ChartSeries> series;
 };
 

@@ -91,10 +91,12 @@ TEST(EvalHtml, ReportRendersInHeadlessChromium) {
   const torch::Tensor packed = ((img[0] * 256 + img[1]) * 256 + img[2]).flatten().contiguous();
   for (int64_t k = 0; k < packed.numel(); ++k) colours.insert(packed.data_ptr<int32_t>()[k]);
   EXPECT_GT(colours.size(), 100u);
-  EXPECT_GT(near(0x1f, 0x77, 0xb4), 200) << "no ID-histogram blue";
-  EXPECT_GT(near(0xd6, 0x27, 0x28), 200) << "no first-OOD-set red";
-  EXPECT_GT(near(0x2c, 0xa0, 0x2c), 200) << "no second-OOD-set green";
-  EXPECT_GT(near(0xff, 0x7f, 0x0e), 100) << "no ID-tail orange";
+  // Measured once (1800 x 1300): 229 blue, 1076 red, 2016 green, 782 orange pixels; the
+  // tables and text alone have none of these colours.
+  EXPECT_GT(near(0x1f, 0x77, 0xb4), 60) << "no ID-histogram blue";
+  EXPECT_GT(near(0xd6, 0x27, 0x28), 300) << "no first-OOD-set red";
+  EXPECT_GT(near(0x2c, 0xa0, 0x2c), 300) << "no second-OOD-set green";
+  EXPECT_GT(near(0xff, 0x7f, 0x0e), 200) << "no ID-tail orange";
 }
 
 }  // namespace

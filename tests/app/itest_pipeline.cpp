@@ -65,6 +65,7 @@ TEST(PipelineTraining, CocoFixtureWithCorruptOeImageTrainsAndEvaluates) {
                                          "folder:" + ood.string(), "--workers", "2", "--tail_j", "0,1"});
   ASSERT_EQ(eval.code, 0) << eval.err << eval.out;
   EXPECT_TRUE(fs::exists(run / "eval" / "eval.json"));
+  EXPECT_TRUE(fs::exists(run / "eval" / "eval.html"));  // the registry path writes the HTML report too
   EXPECT_NE(eval.out.find("ID: "), std::string::npos) << eval.out;
 
   // A registry run needs its OOD sets named.
