@@ -59,7 +59,7 @@ struct EvalParams {
 
 // `edge eval`: extracts each set's network outputs once (cached on disk), computes every
 // requested score, prints one table per score (plus a summary for several) and writes
-// eval.json (everything), eval.csv and eval.md into the output folder. Returns one
+// eval.json (everything), eval.csv, eval.md and eval.html into the output folder. Returns one
 // report per score, in the order requested.
 std::vector<eval::OodReport> run_eval(const EvalParams& params, std::ostream& out);
 
