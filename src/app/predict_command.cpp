@@ -73,11 +73,11 @@ std::string json_line(const Prediction& p, const std::vector<std::string>& names
 }
 
 std::string table(const std::vector<Prediction>& preds, const std::vector<std::string>& names,
-                  const std::string& score_name, const std::optional<eval::Calibration>& cal) {
+                  const std::string& score_name, const std::optional<eval::Calibration>& cal, double label_threshold) {
   size_t width = 4;
   for (const auto& p : preds) width = std::max(width, p.path.size());
-  std::string s = fmt::format("{:<{}}  {:<12}  {:>12}  labels (probability >= threshold)\n", "path", width, "decision",
-                              score_name);
+  std::string s = fmt::format("{:<{}}  {:<12}  {:>12}  labels (sigmoid >= {})\n", "path", width, "decision",
+                              score_name, label_threshold);
   for (const auto& p : preds) {
     std::vector<std::string> labels;
     for (const auto& [c, prob] : p.labels) labels.push_back(fmt::format("{} {:.3f}", names[size_t(c)], prob));
@@ -102,6 +102,7 @@ int64_t run_predict(const PredictParams& p, std::ostream& out, std::ostream& err
   if (p.top < 0) throw UsageError(fmt::format("--top must be >= 0, got {}", p.top));
   if (p.batch_size < 0) throw UsageError(fmt::format("--batch_size must be >= 0, got {}", p.batch_size));
   if (!p.score_fn.empty()) eval::parse_deploy_score(p.score_fn);
+  if (p.inputs.empty()) throw UsageError("predict: give at least one IMAGE or DIR");
 
   eval::TrainedRun run = eval::open_trained_run(p.checkpoint);
   const std::optional<eval::Calibration> cal = eval::read_calibration(p.checkpoint);
@@ -161,7 +162,7 @@ int64_t run_predict(const PredictParams& p, std::ostream& out, std::ostream& err
   if (p.format == "jsonl")
     for (const auto& pr : preds) text += json_line(pr, names, score::score_name(kind), cal);
   else
-    text = table(preds, names, score::score_name(kind), cal);
+    text = table(preds, names, score::score_name(kind), cal, p.label_threshold);
   err << warnings.str();
   out << text << std::flush;
   return int64_t(files.size() - kept.size());
