@@ -270,6 +270,48 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   infer_cmd->add_option("--seed", infer_params.seed, "seed of the untrained head with --pretrained")
       ->capture_default_str();
 
+  CalibrateParams calibrate_params;
+  auto* calibrate_cmd =
+      app.add_subcommand("calibrate", "store a run's ID/OOD threshold at a target TPR on its ID validation split");
+  calibrate_cmd->add_option("--checkpoint", calibrate_params.checkpoint, "run directory written by `edge train`")
+      ->required();
+  calibrate_cmd->add_option("--dataset", calibrate_params.dataset,
+                            "labelled ID set NAME[:PATH] with the run's classes (default: the run's own)");
+  calibrate_cmd->add_option("--data_root", calibrate_params.data_root, "registry datasets' folder (default: the run's)");
+  calibrate_cmd->add_option("--tpr", calibrate_params.tpr, "fraction of ID images to keep as ID")->capture_default_str();
+  calibrate_cmd->add_option("--score_fn", calibrate_params.score_fn,
+                            fmt::format("OOD score from the logits: {}", fmt::join(eval::deploy_score_names(), " | ")))
+      ->capture_default_str();
+  calibrate_cmd->add_option("--topk", calibrate_params.score_options.topk, "energy_topk's k")->capture_default_str();
+  calibrate_cmd->add_option("--T", calibrate_params.score_options.temperature, "odin temperature")
+      ->capture_default_str();
+  calibrate_cmd->add_option("--workers", calibrate_params.workers, "input-pipeline threads for registry datasets")
+      ->capture_default_str();
+  calibrate_cmd->add_option("--threads", calibrate_params.threads, "intra-op threads (0 = the run's setting)");
+  calibrate_cmd->add_option("--save_scores", calibrate_params.save_scores, "write the ID scores here, one per line");
+
+  PredictParams predict_params;
+  std::vector<std::string> predict_inputs;
+  auto* predict_cmd = app.add_subcommand("predict", "labels, OOD score and ID/OOD decision for image files");
+  predict_cmd->add_option("--checkpoint", predict_params.checkpoint, "run directory written by `edge train`")
+      ->required();
+  predict_cmd->add_option("--format", predict_params.format, "table | jsonl")->capture_default_str();
+  predict_cmd->add_option("--label_threshold", predict_params.label_threshold, "predict a label when sigmoid >= this")
+      ->capture_default_str();
+  predict_cmd->add_option("--top", predict_params.top, "at most K labels per image (0 = all)")->capture_default_str();
+  predict_cmd->add_option("--score_fn", predict_params.score_fn,
+                          "OOD score without a calibration (default energy_sum; with one: the calibrated score)");
+  predict_cmd->add_flag("--require_calibration", predict_params.require_calibration,
+                        "fail instead of printing 'uncalibrated' decisions");
+  predict_cmd->add_flag("--skip_unreadable", predict_params.skip_unreadable,
+                        "warn about unreadable images and leave them out (exit code 1) instead of failing");
+  predict_cmd->add_option("--batch_size", predict_params.batch_size, "images per forward pass (0 = the run's)");
+  predict_cmd->add_option("--workers", predict_params.workers, "decoding threads for registry runs")
+      ->capture_default_str();
+  predict_cmd->add_option("--threads", predict_params.threads, "intra-op threads (0 = the run's setting)");
+  predict_cmd->add_option("images", predict_inputs, "IMAGE files (jpg/png/bmp) or DIRs (their images, sorted)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+
   DataVerifyParams verify_params;
   std::string verify_ood;
   auto* data_cmd = app.add_subcommand("data", "inspect datasets");
@@ -362,6 +404,11 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       run_demo(demo, out);
     } else if (infer_cmd->parsed()) {
       run_infer(infer_params, out);
+    } else if (calibrate_cmd->parsed()) {
+      run_calibrate(calibrate_params, out);
+    } else if (predict_cmd->parsed()) {
+      predict_params.inputs.assign(predict_inputs.begin(), predict_inputs.end());
+      if (run_predict(predict_params, out, err) > 0) return 1;
     } else if (verify_cmd->parsed()) {
       verify_params.ood_data = split_list(verify_ood);
       if (run_data_verify(verify_params, out) > 0) return 1;

@@ -8,6 +8,7 @@
 
 #include "edge/app/commands.h"
 #include "edge/common/error.h"
+#include "edge/eval/trained_run.h"
 #include "edge/model/backbone.h"
 #include "edge/model/checkpoint.h"
 #include "edge/model/torch_file.h"
@@ -57,14 +58,11 @@ torch::Tensor run_infer(const InferParams& p, std::ostream& out) {
 
   model::MultiLabelNet net{nullptr};
   if (!p.checkpoint.empty()) {
-    if (!std::filesystem::is_directory(p.checkpoint))
-      throw DataError(fmt::format("--checkpoint: {} is not a directory (expected a run directory)",
-                                  p.checkpoint.string()));
-    const train::TrainConfig config = train::load_run_config(p.checkpoint);
-    if (!p.arch.empty() && p.arch != config.model.arch)
+    eval::TrainedRun run = eval::open_trained_run(p.checkpoint);
+    if (!p.arch.empty() && p.arch != run.config.model.arch)
       throw UsageError(fmt::format("--arch {} contradicts the run's architecture {} (drop --arch)", p.arch,
-                                   config.model.arch));
-    net = model::load_weights(config.model, p.checkpoint / "model.pt");
+                                   run.config.model.arch));
+    net = run.model;
   } else {
     if (p.arch.empty()) throw UsageError("--arch is required with --pretrained");
     model::ModelConfig config;

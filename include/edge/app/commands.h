@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "edge/eval/calibration.h"
 #include "edge/eval/ood_report.h"
 #include "edge/score/scorer.h"
 #include "edge/train/train_config.h"
@@ -113,6 +114,40 @@ struct DataVerifyParams {
 // not match the images) is printed as one line "problem: ..." naming the file. Returns
 // the number of problems; the CLI exits 1 when it is not 0.
 int64_t run_data_verify(const DataVerifyParams& params, std::ostream& out);
+
+struct CalibrateParams {
+  std::filesystem::path checkpoint;  // run directory
+  std::string dataset;               // ID set NAME[:PATH] with the run's number of classes; "" = the run's own
+  std::filesystem::path data_root;   // "" = the run's --data_root
+  double tpr = 0.95;                 // target fraction of ID images kept as ID
+  std::string score_fn = "energy_sum";  // a logit score (eval/calibration.h deploy_score_names)
+  score::LogitScoreOptions score_options;
+  int64_t workers = 2;               // input-pipeline threads (registry datasets)
+  int64_t threads = 0;               // 0 = the run's setting
+  std::filesystem::path save_scores; // "" = do not write the ID scores (one per line)
+};
+
+// `edge calibrate`: scores the labelled ID validation split with the run's model and writes
+// the threshold at the requested TPR into RUN_DIR/calibration.json (eval/calibration.h).
+eval::Calibration run_calibrate(const CalibrateParams& params, std::ostream& out);
+
+struct PredictParams {
+  std::filesystem::path checkpoint;          // run directory
+  std::vector<std::filesystem::path> inputs; // image files and folders (a folder: its images, sorted)
+  std::string format = "table";              // table | jsonl
+  double label_threshold = 0.5;              // a label is predicted when sigmoid(z_c) >= this
+  int64_t top = 0;                           // at most this many labels per image (0 = all)
+  std::string score_fn;                      // "" = the calibration's, else energy_sum
+  bool require_calibration = false;          // error instead of an "uncalibrated" decision
+  bool skip_unreadable = false;              // warn and leave out unreadable images (exit code 1)
+  int64_t batch_size = 0;                    // 0 = the run's eval batch size
+  int64_t workers = 2;
+  int64_t threads = 0;
+};
+
+// `edge predict`: labels, OOD score and ID/OOD decision per image, printed only once every
+// image has been processed. Returns the number of images skipped (warnings on `err`).
+int64_t run_predict(const PredictParams& params, std::ostream& out, std::ostream& err);
 
 // Parses argv and runs the subcommand. Returns the process exit code: 0 success,
 // 2 usage error, 1 any other error (one line on `err`).

@@ -1,0 +1,52 @@
+// A run directory written by `edge train`, opened for inference: its configuration, its
+// final weights (RUN_DIR/model.pt) in eval mode and their fingerprint, its class names,
+// and the logits of image files preprocessed exactly as the run's evaluation does.
+#pragma once
+
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "edge/model/multilabel_net.h"
+#include "edge/train/train_config.h"
+
+namespace edge::eval {
+
+struct TrainedRun {
+  std::filesystem::path dir;
+  train::TrainConfig config;
+  model::MultiLabelNet model{nullptr};  // eval mode, in the run's memory format (compute_mode.h)
+  std::string weights_hash;             // 64-bit FNV-1a of model.pt's bytes, 16 hex digits
+};
+
+// Opens RUN_DIR: config.json and model.pt. Throws DataError naming `flag` and the path if
+// it is not a run directory or a file is missing / does not match the configured model.
+TrainedRun open_trained_run(const std::filesystem::path& run_dir, const std::string& flag = "--checkpoint");
+
+// The weights' fingerprint as stored by `edge calibrate` (and the feature cache's key).
+std::string weights_hash(const std::filesystem::path& weights_file);
+
+// The run's class names: fashion-lt's fixed list, or the class list of the run's registry
+// dataset (read from its validation split under the run's --data_root, or `data_root` if
+// given). Throws DataError if that dataset cannot be read.
+std::vector<std::string> run_class_names(const train::TrainConfig& config,
+                                         const std::filesystem::path& data_root = {});
+
+// Logits of image files as the run's evaluation computes them for its own images:
+//   fashion-lt runs: decoded to gray (ITU-R 601 luma, as PIL's convert("L")), resized to
+//     56x56 with Pillow's bilinear filter when the size differs (a 56x56 file is used as
+//     is, exactly like the test set), (x/255 - 0.5)/0.5, in the run's precision;
+//   registry runs: decoded to RGB (gray replicated), the reference evaluation transform
+//     Resize((image_size, image_size)) -> ToTensor -> Normalize(ImageNet), through the
+//     input pipeline with `workers` threads.
+// Unreadable, missing or corrupt files throw DataError naming the file unless
+// `skip_unreadable`, in which case each is reported as one warning line on `warnings` and
+// left out. `kept` receives the index into `files` of each logits row.
+torch::Tensor predict_image_files(TrainedRun& run, const std::vector<std::filesystem::path>& files,
+                                  int64_t batch_size, int64_t workers, bool skip_unreadable,
+                                  std::ostream& warnings, std::vector<int64_t>& kept);
+
+}  // namespace edge::eval
