@@ -325,6 +325,41 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   verify_cmd->add_option("--ood_data", verify_ood, "comma-separated OOD sets NAME[:PATH]");
   verify_cmd->add_option("--threads", verify_params.threads, "decoding threads")->capture_default_str();
 
+  SelectOeParams select_params;
+  std::string select_candidates;
+  auto* select_cmd = app.add_subcommand(
+      "select-oe",
+      "rank candidate OE sets by dilation distance d = ||S_id[:k] - S_oe[:k]||_2 (mean batch singular values of "
+      "pretrained pooled features); the SMALLEST d is selected (--rule largest to invert)");
+  select_cmd->add_option("--dataset", select_params.dataset, "ID set NAME[:PATH] (train split; data/registry.h)")
+      ->required();
+  select_cmd->add_option("--candidates", select_candidates, "comma-separated candidate OE sets NAME[:PATH]")
+      ->required();
+  select_cmd->add_option("--data_root", select_params.data_root, "folder holding the datasets' default locations")
+      ->capture_default_str();
+  select_cmd->add_option("--arch", select_params.arch, "torchvision architecture, e.g. mobilenet_v2, resnet50")
+      ->required();
+  select_cmd->add_option("--pretrained", select_params.pretrained, "its torchvision ImageNet state_dict (.pth)")
+      ->required();
+  select_cmd->add_option("--batch_size", select_params.batch_size, "ID images per batch")->capture_default_str();
+  select_cmd->add_option("--oe_batch_size", select_params.oe_batch_size, "candidate images per batch (0 = --batch_size)")
+      ->capture_default_str();
+  select_cmd->add_option("--k", select_params.k, "top-k singular values compared (at most min(batch, D))")
+      ->capture_default_str();
+  select_cmd->add_option("--max_batches", select_params.max_batches, "at most this many batches per set (0 = all)")
+      ->capture_default_str();
+  select_cmd->add_option("--image_size", select_params.image_size, "input size")->capture_default_str();
+  select_cmd->add_option("--transform", select_params.transform,
+                         "train (the reference's: flip + RandomResizedCrop, seeded) | eval (Resize only)")
+      ->capture_default_str();
+  select_cmd->add_option("--rule", select_params.rule, "smallest | largest: which distance is selected")
+      ->capture_default_str();
+  select_cmd->add_option("--seed", select_params.seed, "batch shuffle and random transform")->capture_default_str();
+  select_cmd->add_option("--workers", select_params.workers, "input-pipeline threads")->capture_default_str();
+  select_cmd->add_option("--threads", select_params.threads, "intra-op threads (0 = all cores)")->capture_default_str();
+  select_cmd->add_option("--device", select_params.device, "cpu | cuda | cuda:N")->capture_default_str();
+  select_cmd->add_option("--out,--json", select_params.out, "write the result as JSON to this file");
+
   try {
     args = expand_config_files(args);
   } catch (const UsageError& e) {
@@ -409,6 +444,9 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
     } else if (predict_cmd->parsed()) {
       predict_params.inputs.assign(predict_inputs.begin(), predict_inputs.end());
       if (run_predict(predict_params, out, err) > 0) return 1;
+    } else if (select_cmd->parsed()) {
+      select_params.candidates = split_list(select_candidates);
+      run_select_oe(select_params, out);
     } else if (verify_cmd->parsed()) {
       verify_params.ood_data = split_list(verify_ood);
       if (run_data_verify(verify_params, out) > 0) return 1;

@@ -9,6 +9,7 @@
 #include "edge/eval/calibration.h"
 #include "edge/eval/ood_report.h"
 #include "edge/score/scorer.h"
+#include "edge/select/oe_selection.h"
 #include "edge/train/train_config.h"
 #include "edge/train/trainer.h"
 
@@ -148,6 +149,31 @@ struct PredictParams {
 // `edge predict`: labels, OOD score and ID/OOD decision per image, printed only once every
 // image has been processed. Returns the number of images skipped (warnings on `err`).
 int64_t run_predict(const PredictParams& params, std::ostream& out, std::ostream& err);
+
+struct SelectOeParams {
+  std::string dataset;                  // --dataset NAME[:PATH]: the ID set (its train split)
+  std::vector<std::string> candidates;  // --candidates NAME[:PATH],...: the OE sets (train split)
+  std::filesystem::path data_root = "data";
+  std::string arch;                     // a torchvision architecture
+  std::filesystem::path pretrained;     // its ImageNet state_dict (.pth), required
+  int64_t batch_size = 64;              // ID images per batch (the reference's default)
+  int64_t oe_batch_size = 0;            // candidate images per batch; 0 = batch_size
+  int64_t k = 32;                       // top-k singular values (the reference's default)
+  int64_t max_batches = 0;              // at most this many batches per set; 0 = all full batches
+  int64_t image_size = 256;
+  std::string transform = "train";      // train (the reference's oe.py: flip + RandomResizedCrop) | eval (Resize)
+  std::string rule = "smallest";        // smallest | largest distance is selected
+  uint64_t seed = 0;                    // batch shuffle and random transform
+  int64_t workers = 2;                  // input-pipeline threads
+  int64_t threads = 0;                  // intra-op threads (0 = all cores)
+  std::string device = "cpu";           // cpu | cuda | cuda:N
+  std::filesystem::path out;            // JSON result file; "" = none
+};
+
+// `edge select-oe`: dilation distance (select/oe_selection.h) between the ID set and each
+// candidate OE set, prints the ranking table and the selection rule, writes `out` (JSON,
+// atomically) when given. Returns the ranking.
+select::SelectionResult run_select_oe(const SelectOeParams& params, std::ostream& out);
 
 // Parses argv and runs the subcommand. Returns the process exit code: 0 success,
 // 2 usage error, 1 any other error (one line on `err`).
