@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "edge/common/allocator.h"
 #include "edge/data/loader.h"
 #include "edge/metrics/multilabel_map.h"
 #include "edge/model/bn_folding.h"
@@ -23,6 +24,7 @@ torch::Device model_device(model::MultiLabelNet& model) {
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
                              int64_t batch_size, double mean, double std, const model::ComputeMode& mode) {
   TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
+  keep_freed_memory();
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
@@ -48,6 +50,7 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& s
   TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
   TORCH_CHECK(!transform.is_random(), "predict_logits: evaluation needs a deterministic transform, got ",
               transform.name);
+  keep_freed_memory();
   data::LoaderOptions o;
   o.workers = workers;
   o.on_corrupt = data::CorruptPolicy::Drop;
