@@ -97,11 +97,16 @@ void fold_conv_bn(FoldedLayer& out, const torch::nn::Conv2d& c, const torch::nn:
 
 FoldedInference::FoldedInference(torch::nn::Module& net, const ComputeMode& mode) {
   TORCH_CHECK(!net.is_training(), "FoldedInference: expected a network in eval mode");
-  for (const auto& m : net.modules(/*include_self=*/true))
-    if (auto* f = dynamic_cast<BatchNormFoldable*>(m.get())) {
-      f->fold_batch_norm(&mode);
-      folded_.push_back(f);
-    }
+  try {
+    for (const auto& m : net.modules(/*include_self=*/true))
+      if (auto* f = dynamic_cast<BatchNormFoldable*>(m.get())) {
+        folded_.push_back(f);
+        f->fold_batch_norm(&mode);
+      }
+  } catch (...) {  // no half-folded network left behind
+    for (auto* f : folded_) f->fold_batch_norm(nullptr);
+    throw;
+  }
 }
 
 FoldedInference::~FoldedInference() {
