@@ -1,9 +1,13 @@
 #include "edge/eval/predict.h"
 
+#include <optional>
+
 #include <torch/torch.h>
 
+#include "edge/common/allocator.h"
 #include "edge/data/loader.h"
 #include "edge/metrics/multilabel_map.h"
+#include "edge/model/bn_folding.h"
 
 namespace edge::eval {
 
@@ -20,10 +24,15 @@ torch::Device model_device(model::MultiLabelNet& model) {
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
                              int64_t batch_size, double mean, double std, const model::ComputeMode& mode) {
   TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
+  keep_freed_memory();
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
   const torch::Device device = model_device(model);
+  // The fast modes evaluate with BatchNorm folded into the convolutions (exact up to
+  // rounding); the reference mode keeps its bit-identical unfolded arithmetic.
+  std::optional<model::FoldedInference> folded;
+  if (!mode.is_reference()) folded.emplace(*model, mode);
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < set.size(); i += batch_size) {
     const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
@@ -31,6 +40,7 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& 
     model::AutocastScope autocast(mode.bf16);
     out.push_back(model->forward(input).to(torch::kFloat32).cpu());
   }
+  folded.reset();
   model->train(was_training);
   return torch::cat(out).contiguous();
 }
@@ -40,6 +50,7 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& s
   TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
   TORCH_CHECK(!transform.is_random(), "predict_logits: evaluation needs a deterministic transform, got ",
               transform.name);
+  keep_freed_memory();
   data::LoaderOptions o;
   o.workers = workers;
   o.on_corrupt = data::CorruptPolicy::Drop;

@@ -35,10 +35,22 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor out = torch::relu(bn1(conv1(x)));
+  if (folded1_.active()) {  // inference with BatchNorm folded (bn_folding.h)
+    torch::Tensor out = folded2_(folded1_(x).relu_());
+    out += folded_down_.active() ? folded_down_(x) : downsample ? downsample->forward(x) : x;
+    return out.relu_();
+  }
+  torch::Tensor out = bn1(conv1(x)).relu_();  // in place, as torchvision's ReLU(inplace=True)
   out = bn2(conv2(out));
   out += downsample ? downsample->forward(x) : x;
   return out.relu_();
+}
+
+void BasicBlockImpl::fold_batch_norm(const ComputeMode* mode) {
+  fold_or_clear(folded1_, conv1, bn1, mode);
+  fold_or_clear(folded2_, conv2, bn2, mode);
+  fold_or_clear_downsample(folded_down_, downsample, mode);
+  if (!folded2_.active()) folded1_.clear();  // all or nothing: forward checks folded1_
 }
 
 BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride) {
@@ -53,11 +65,37 @@ BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride
 }
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
+  if (folded1_.active()) {  // inference with BatchNorm folded (bn_folding.h)
+    torch::Tensor out = folded3_(folded2_(folded1_(x).relu_()).relu_());
+    out += folded_down_.active() ? folded_down_(x) : downsample ? downsample->forward(x) : x;
+    return out.relu_();
+  }
   torch::Tensor out = bn1(conv1(x)).relu_();
   out = bn2(conv2(out)).relu_();
   out = bn3(conv3(out));
   out += downsample ? downsample->forward(x) : x;
   return out.relu_();
+}
+
+void BottleneckImpl::fold_batch_norm(const ComputeMode* mode) {
+  fold_or_clear(folded1_, conv1, bn1, mode);
+  fold_or_clear(folded2_, conv2, bn2, mode);
+  fold_or_clear(folded3_, conv3, bn3, mode);
+  fold_or_clear_downsample(folded_down_, downsample, mode);
+  if (!folded2_.active() || !folded3_.active()) folded1_.clear();  // all or nothing: forward checks folded1_
+}
+
+void fold_or_clear(FoldedLayer& out, const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const ComputeMode* mode) {
+  if (mode) fold_conv_bn(out, conv, bn, *mode);
+  else out.clear();
+}
+
+void fold_or_clear_downsample(FoldedLayer& out, const nn::Sequential& downsample, const ComputeMode* mode) {
+  out.clear();
+  if (!mode || !downsample || downsample->size() != 2) return;
+  const auto conv = std::dynamic_pointer_cast<nn::Conv2dImpl>(downsample->ptr(0));
+  const auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(downsample->ptr(1));
+  if (conv && bn) fold_conv_bn(out, nn::Conv2d(conv), nn::BatchNorm2d(bn), *mode);
 }
 
 ResNetOptions ResNetOptions::depth(int64_t depth) {
@@ -101,8 +139,10 @@ ResNetImpl::ResNetImpl(const ResNetOptions& o) : in_channels_(o.in_channels) {
 torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == in_channels_, "ResNet: expected input [B, ", in_channels_,
               ", H, W], got ", x.sizes());
-  torch::Tensor h = maxpool(bn1(conv1(x)).relu_());
+  torch::Tensor h = maxpool((folded_stem_.active() ? folded_stem_(x) : bn1(conv1(x))).relu_());
   return layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
 }
+
+void ResNetImpl::fold_batch_norm(const ComputeMode* mode) { fold_or_clear(folded_stem_, conv1, bn1, mode); }
 
 }  // namespace edge::model

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "edge/common/allocator.h"
 #include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
 #include "edge/data/loader.h"
@@ -154,6 +155,7 @@ void Trainer::init(int64_t id_train_size, int64_t oe_train_size) {
   if (uses_outliers(mode_) && oe_train_size == 0)
     throw UsageError(fmt::format("--score {} needs an OE training set, got an empty one", config_.score));
   set_threads(config_.threads);
+  keep_freed_memory();
   const int world = placement_.world_size();
   for (const auto& [flag, n] : {std::pair<const char*, int64_t>{"--batch_size", config_.batch_size},
                                 {"--oe_batch_size", config_.oe_batch_size}})

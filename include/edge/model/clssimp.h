@@ -5,9 +5,11 @@
 
 #include <torch/nn.h>
 
+#include "edge/model/bn_folding.h"
+
 namespace edge::model {
 
-class ClsSimpImpl : public torch::nn::Module {
+class ClsSimpImpl : public torch::nn::Module, public BatchNormFoldable {
  public:
   ClsSimpImpl(int64_t in_features, int64_t hidden, int64_t num_classes);
   // Feature map [B, D, H, W] (or pooled [B, D]) -> logits [B, C].
@@ -18,10 +20,12 @@ class ClsSimpImpl : public torch::nn::Module {
   torch::Tensor hidden(const torch::Tensor& pooled);
   // Logits from the hidden feature.
   torch::Tensor classify(const torch::Tensor& hidden);
+  void fold_batch_norm(const ComputeMode* mode) override;  // way1's Linear -> BatchNorm1d
 
  private:
   torch::nn::Sequential way1{nullptr};
   torch::nn::Linear cls{nullptr};
+  FoldedLayer folded_way1_;
 };
 TORCH_MODULE(ClsSimp);
 

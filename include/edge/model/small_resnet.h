@@ -17,19 +17,21 @@ struct SmallResNetOptions {
   int64_t stem_stride = 2;
 };
 
-class SmallResNetImpl : public BackboneImpl {
+class SmallResNetImpl : public BackboneImpl, public BatchNormFoldable {
  public:
   explicit SmallResNetImpl(const SmallResNetOptions& options);
   // Last spatial feature map [B, out_channels(), H/(8*stem_stride), W/(8*stem_stride)].
   torch::Tensor forward(const torch::Tensor& x) override;
   int64_t in_channels() const override { return conv1->options.in_channels(); }
   int64_t out_channels() const override { return out_channels_; }
+  void fold_batch_norm(const ComputeMode* mode) override;  // the stem; blocks fold themselves
 
  private:
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr};
   int64_t out_channels_ = 0;
+  FoldedLayer folded_stem_;
 };
 TORCH_MODULE(SmallResNet);
 

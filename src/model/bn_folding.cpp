@@ -1,0 +1,116 @@
+#include "edge/model/bn_folding.h"
+
+#include <torch/torch.h>
+
+namespace edge::model {
+
+namespace {
+
+// scale = g / sqrt(v + eps), shift = beta - mu * scale, in float64 so that folding adds no
+// rounding beyond the final cast.
+std::pair<torch::Tensor, torch::Tensor> bn_affine(const torch::Tensor& weight, const torch::Tensor& bias,
+                                                  const torch::Tensor& mean, const torch::Tensor& var, double eps) {
+  const auto f64 = [](const torch::Tensor& t) { return t.detach().to(torch::kFloat64); };
+  torch::Tensor scale = (f64(var) + eps).rsqrt();
+  if (weight.defined()) scale = scale * f64(weight);
+  torch::Tensor shift = -f64(mean) * scale;
+  if (bias.defined()) shift = shift + f64(bias);
+  return {scale, shift};
+}
+
+// LibTorch 1.x keeps conv options in c10::variant, 2.x in std::variant: unqualified calls
+// find the right get_if / holds_alternative by argument-dependent lookup.
+template <typename Padding>
+const torch::ExpandingArray<2>* explicit_padding(const Padding& padding) {
+  using namespace c10;
+  using namespace std;
+  return get_if<torch::ExpandingArray<2>>(&padding);
+}
+
+template <typename PaddingMode>
+bool zero_padding(const PaddingMode& mode) {
+  using namespace c10;
+  using namespace std;
+  return holds_alternative<torch::enumtype::kZeros>(mode);
+}
+
+torch::Tensor in_mode(torch::Tensor t, const ComputeMode& mode) {
+  t = t.to(mode.bf16 ? torch::kBFloat16 : torch::kFloat32);
+  return mode.channels_last && t.dim() == 4 ? t.contiguous(torch::MemoryFormat::ChannelsLast) : t.contiguous();
+}
+
+}  // namespace
+
+void FoldedLayer::fold(const torch::nn::Conv2dImpl& conv, const torch::Tensor& bn_weight, const torch::Tensor& bn_bias,
+                       const torch::Tensor& running_mean, const torch::Tensor& running_var, double eps,
+                       const ComputeMode& mode) {
+  clear();
+  const torch::ExpandingArray<2>* padding = explicit_padding(conv.options.padding());
+  if (!padding || !zero_padding(conv.options.padding_mode()) ||
+      !running_mean.defined() || !running_var.defined())
+    return;  // stays unfolded
+  torch::NoGradGuard no_grad;
+  const auto [scale, shift] = bn_affine(bn_weight, bn_bias, running_mean, running_var, eps);
+  const torch::Tensor w = conv.weight.detach().to(torch::kFloat64) * scale.view({-1, 1, 1, 1});
+  const torch::Tensor b = conv.bias.defined() ? shift + conv.bias.detach().to(torch::kFloat64) * scale : shift;
+  weight_ = in_mode(w, mode);
+  bias_ = in_mode(b, mode);
+  conv_ = true;
+  stride_ = torch::IntArrayRef(conv.options.stride()).vec();
+  padding_ = torch::IntArrayRef(*padding).vec();
+  dilation_ = torch::IntArrayRef(conv.options.dilation()).vec();
+  groups_ = conv.options.groups();
+}
+
+void FoldedLayer::fold(const torch::nn::LinearImpl& linear, const torch::Tensor& bn_weight,
+                       const torch::Tensor& bn_bias, const torch::Tensor& running_mean,
+                       const torch::Tensor& running_var, double eps, const ComputeMode& mode) {
+  clear();
+  if (!running_mean.defined() || !running_var.defined()) return;
+  torch::NoGradGuard no_grad;
+  const auto [scale, shift] = bn_affine(bn_weight, bn_bias, running_mean, running_var, eps);
+  const torch::Tensor w = linear.weight.detach().to(torch::kFloat64) * scale.view({-1, 1});
+  const torch::Tensor b = linear.bias.defined() ? shift + linear.bias.detach().to(torch::kFloat64) * scale : shift;
+  weight_ = in_mode(w, mode);
+  bias_ = in_mode(b, mode);
+  conv_ = false;
+}
+
+void FoldedLayer::clear() {
+  weight_ = torch::Tensor();
+  bias_ = torch::Tensor();
+}
+
+torch::Tensor FoldedLayer::operator()(const torch::Tensor& x) const {
+  return conv_ ? torch::conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_)
+               : torch::linear(x, weight_, bias_);
+}
+
+void fold_conv_bn(FoldedLayer& out, const torch::nn::Conv2d& c, const torch::nn::BatchNorm2d& bn,
+                  const ComputeMode& mode) {
+  if (!bn->options.track_running_stats()) {
+    out.clear();
+    return;
+  }
+  out.fold(*c, bn->weight, bn->bias, bn->running_mean, bn->running_var, bn->options.eps(), mode);
+}
+
+FoldedInference::FoldedInference(torch::nn::Module& net, const ComputeMode& mode) {
+  TORCH_CHECK(!net.is_training(), "FoldedInference: expected a network in eval mode");
+  try {
+    for (const auto& m : net.modules(/*include_self=*/true))
+      if (auto* f = dynamic_cast<BatchNormFoldable*>(m.get())) {
+        folded_.push_back(f);
+        f->fold_batch_norm(&mode);
+      }
+  } catch (...) {  // no half-folded network left behind
+    for (auto* f : folded_) f->fold_batch_norm(nullptr);
+    throw;
+  }
+}
+
+FoldedInference::~FoldedInference() {
+  for (auto* f : folded_) f->fold_batch_norm(nullptr);
+}
+
+}  // namespace edge::model

@@ -1,0 +1,114 @@
+// Evaluation with BatchNorm folded into the layer before it (model/bn_folding.h): equal to
+// the unfolded eval-mode network up to rounding, gone once the scope closes, and never
+// used by the reference compute mode.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "edge/data/image_set.h"
+#include "edge/eval/predict.h"
+#include "edge/model/bn_folding.h"
+#include "edge/model/multilabel_net.h"
+
+namespace {
+
+using namespace edge::model;
+
+MultiLabelNet trained_looking_net(const std::string& arch) {
+  torch::manual_seed(3);
+  ModelConfig c;
+  c.arch = arch;
+  c.in_channels = arch == "small_resnet" ? 1 : 3;
+  c.hidden = 24;
+  c.num_classes = 5;
+  MultiLabelNet net = build_model(c);
+  // Non-trivial BatchNorm statistics and affine parameters, as after training.
+  torch::NoGradGuard no_grad;
+  for (auto& m : net->modules()) {
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.uniform_(-0.3, 0.3);
+      bn->running_mean.uniform_(-0.5, 0.5);
+      bn->running_var.uniform_(0.3, 2.0);
+    } else if (auto* bn1 = m->as<torch::nn::BatchNorm1d>()) {
+      bn1->weight.uniform_(0.5, 1.5);
+      bn1->bias.uniform_(-0.3, 0.3);
+      bn1->running_mean.uniform_(-0.5, 0.5);
+      bn1->running_var.uniform_(0.3, 2.0);
+    }
+  }
+  net->eval();
+  return net;
+}
+
+double max_rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+class BnFolding : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BnFolding, Fp32FoldedEqualsUnfoldedUpToRoundingAndScopeRestores) {
+  MultiLabelNet net = trained_looking_net(GetParam());
+  const int64_t size = GetParam() == "small_resnet" ? 56 : 64;
+  const torch::Tensor x = torch::randn({3, net->config().in_channels, size, size});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor before = net->forward(x);
+  for (const bool cl : {false, true}) {
+    const ComputeMode mode{false, cl};
+    torch::Tensor folded;
+    {
+      FoldedInference scope(*net, mode);
+      folded = net->forward(to_input_format(x, mode));
+    }
+    EXPECT_LT(max_rel_diff(folded, before), 1e-4) << "channels_last " << cl;
+    EXPECT_GT((folded - before).abs().max().item<double>(), 0.0)
+        << "identical to the bit: the folded path did not run";
+  }
+  // Closed scope: the unfolded arithmetic again, bit for bit.
+  EXPECT_TRUE(torch::equal(net->forward(x), before));
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, BnFolding, ::testing::Values("small_resnet", "resnet18", "resnet50"));
+
+TEST(BnFoldingScope, RefusesANetworkInTrainingMode) {
+  MultiLabelNet net = trained_looking_net("small_resnet");
+  net->train();
+  EXPECT_THROW({ FoldedInference scope(*net, ComputeMode{true, true}); }, c10::Error);
+}
+
+edge::data::ImageSet random_images(int64_t n) {
+  edge::data::ImageSet set;
+  set.name = "random";
+  set.images = torch::randint(0, 256, {n, 1, 56, 56}, torch::kUInt8);
+  return set;
+}
+
+TEST(BnFoldingPredict, ReferenceModeIsTheUnfoldedForwardBitForBit) {
+  MultiLabelNet net = trained_looking_net("small_resnet");
+  const auto set = random_images(7);
+  const torch::Tensor logits = edge::eval::predict_logits(net, set, 4, 0.5, 0.5, ComputeMode{});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor direct = torch::cat({net->forward(edge::data::to_float_input(set.images.slice(0, 0, 4), 0.5, 0.5)),
+                                           net->forward(edge::data::to_float_input(set.images.slice(0, 4), 0.5, 0.5))});
+  EXPECT_TRUE(torch::equal(logits, direct));
+}
+
+TEST(BnFoldingPredict, Bf16ChannelsLastFoldedIsCloseToFp32AndLeavesTheModelAsItWas) {
+  MultiLabelNet net = trained_looking_net("small_resnet");
+  net->train();
+  const auto set = random_images(6);
+  const torch::Tensor ref = edge::eval::predict_logits(net, set, 4, 0.5, 0.5, ComputeMode{});
+  const ComputeMode fast{true, true};
+  to_channels_last(*net);
+  const torch::Tensor logits = edge::eval::predict_logits(net, set, 4, 0.5, 0.5, fast);
+  EXPECT_EQ(logits.scalar_type(), torch::kFloat32);
+  EXPECT_LT(max_rel_diff(logits, ref), 5e-2);
+  EXPECT_TRUE(net->is_training());
+  // The folded copies are gone: an fp32 forward is the unfolded one.
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const auto x = edge::data::to_float_input(set.images, 0.5, 0.5);
+  EXPECT_LT(max_rel_diff(net->forward(x), ref), 1e-5);
+}
+
+}  // namespace
