@@ -229,6 +229,9 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
                                        "registry sets (e.g. folder:DIR,textures) otherwise")->capture_default_str();
   eval_cmd->add_option("--workers", eval_params.workers, "input-pipeline threads for registry datasets")
       ->capture_default_str();
+  eval_cmd->add_option("--fit_max_images", eval_params.fit_max_images,
+                       "registry datasets: fit the scores on at most this many training images, spread evenly "
+                       "(0 = all)")->capture_default_str();
   eval_cmd->add_option("--score_fn,--scores", eval_params.score_fn,
                        "comma-separated OOD scores (higher = more in-distribution): " +
                            fmt::format("{}", fmt::join(score::score_names(), " | ")))

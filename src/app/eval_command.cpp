@@ -2,6 +2,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <cctype>
+#include <map>
+#include <optional>
+
 #include "app/list_flag.h"
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
@@ -10,29 +14,45 @@
 #include "edge/common/error.h"
 #include "edge/data/augment.h"
 #include "edge/data/fashion_lt.h"
+#include "edge/eval/eval_set.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/eval/html_report.h"
 #include "edge/eval/score_files.h"
 #include "edge/data/registry.h"
 #include "edge/eval/predict.h"
 #include "edge/model/checkpoint.h"
+#include "edge/model/bn_folding.h"
 #include "edge/model/compute_mode.h"
 
 namespace edge::app {
 
 namespace {
 
-// The images an evaluation runs on. The OOD sets are a plain list of named image sets,
-// whatever produced them.
+// The images an evaluation runs on, whatever holds them: the ID test set, the ID sets the
+// fitted scores fit on, and a plain list of named OOD sets.
 struct EvalData {
   std::string dataset;                   // benchmark name (part of the feature-cache key)
   std::vector<std::string> class_names;
-  data::ImageSet id_train, id_val, id_test;  // train / val only when a score needs them
-  std::vector<data::ImageSet> ood;
-  double mean = 0, std = 1;              // input normalisation (x/255 - mean) / std
+  std::unique_ptr<eval::EvalSet> id_train;  // when a score needs training features / labels
+  std::unique_ptr<eval::EvalSet> id_val;    // when a score needs validation logits (null: id_train serves)
+  std::unique_ptr<eval::EvalSet> id_test;
+  std::string id_test_split;             // the split the ID test set is ("id_test", or "id_val" for registry runs)
+  std::vector<std::unique_ptr<eval::EvalSet>> ood;
+  std::vector<std::string> ood_names;
+  nlohmann::json sets = nlohmann::json::object();  // what each role is, for eval.json
 };
 
-EvalData build_eval_data(const train::TrainConfig& config, const EvalParams& p, bool need_train, bool need_val) {
+// The first n of `set`'s images spread evenly (all for n <= 0).
+data::ImageSet subsample(data::ImageSet set, int64_t n) {
+  if (n <= 0 || n >= set.size()) return set;
+  const torch::Tensor index = torch::tensor(data::even_subsample(set.size(), n), torch::kInt64);
+  set.images = set.images.index_select(0, index);
+  if (set.has_labels()) set.labels = set.labels.index_select(0, index);
+  return set;
+}
+
+EvalData build_fashion_lt_data(const train::TrainConfig& config, const EvalParams& p, bool need_train,
+                               bool need_val) {
   data::FashionLtParts parts;
   parts.id_train = need_train;
   parts.id_val = need_val;
@@ -42,12 +62,69 @@ EvalData build_eval_data(const train::TrainConfig& config, const EvalParams& p, 
   EvalData d;
   d.dataset = config.dataset;
   d.class_names = bench.class_names;
-  d.id_train = std::move(bench.id_train);
-  d.id_val = std::move(bench.id_val);
-  d.id_test = std::move(bench.id_test);
-  d.ood = std::move(bench.ood_tests);
-  d.mean = data::kFashionLtMean;
-  d.std = data::kFashionLtStd;
+  const double mean = data::kFashionLtMean, std = data::kFashionLtStd;
+  if (need_train) {
+    const int64_t all = bench.id_train.size();
+    d.id_train = eval::memory_eval_set(subsample(std::move(bench.id_train), p.fit_max_images), mean, std);
+    d.sets["fit_train"] = {{"name", d.id_train->name()}, {"images", d.id_train->size()}, {"of", all},
+                           {"fit_max_images", p.fit_max_images}};
+  }
+  if (need_val) {
+    d.id_val = eval::memory_eval_set(std::move(bench.id_val), mean, std);
+    d.sets["fit_val"] = {{"name", d.id_val->name()}, {"images", d.id_val->size()}};
+  }
+  d.id_test = eval::memory_eval_set(std::move(bench.id_test), mean, std);
+  d.id_test_split = "id_test";
+  for (auto& set : bench.ood_tests) {
+    d.ood_names.push_back(set.name);
+    d.ood.push_back(eval::memory_eval_set(std::move(set), mean, std));
+  }
+  return d;
+}
+
+// A run trained on a registry dataset, read through the input pipeline with the
+// deterministic evaluation transform. ID test images: the validation split, as the
+// reference scores its validation loader as ID (COCO's and VOC's test splits have no
+// labels). The fitted scores fit on the training split (no augmentation; --fit_max_images
+// spread evenly): Mahalanobis / KNN / ViM / ReAct / KL as on fashion-lt, and LOF / the
+// isolation forest too, since the validation split is the test set here.
+EvalData build_registry_data(const train::TrainConfig& config, const EvalParams& p, bool need_train,
+                             std::ostream& out) {
+  if (!p.ood_data_given)
+    throw UsageError(fmt::format("--ood_data: required for --dataset {} (comma-separated NAME[:PATH], e.g. "
+                                 "folder:DIR,textures)", config.dataset));
+  data::BenchmarkSpec spec;
+  spec.dataset = config.dataset;
+  spec.data_root = config.data_root;
+  spec.ood_data = p.ood_data;
+  spec.need_train = need_train;
+  spec.need_oe = spec.need_test = false;
+  data::DatasetBenchmark b = data::open_benchmark(spec);
+  if (b.id_val.size() == 0 || !b.id_val.has_labels())
+    throw DataError(fmt::format("--dataset {}: the validation split has no labelled images", config.dataset));
+  const data::Transform t = data::reference_eval_transform(config.image_size);
+  EvalData d;
+  d.dataset = config.dataset;
+  d.class_names = b.class_names;
+  if (need_train) {
+    if (b.id_train.size() == 0 || !b.id_train.has_labels())
+      throw DataError(fmt::format("--dataset {}: the training split has no labelled images (the fitted scores fit "
+                                  "on it)", config.dataset));
+    const int64_t all = b.id_train.size();
+    data::Dataset train = p.fit_max_images > 0 && p.fit_max_images < all
+                              ? data::subset(b.id_train, data::even_subsample(all, p.fit_max_images))
+                              : std::move(b.id_train);
+    d.id_train = eval::dataset_eval_set(std::move(train), t, p.workers, &out);
+    d.sets["fit_train"] = {{"name", d.id_train->name()}, {"split", "train"}, {"images", d.id_train->size()},
+                           {"of", all}, {"fit_max_images", p.fit_max_images}};
+  }
+  d.id_test = eval::dataset_eval_set(std::move(b.id_val), t, p.workers, &out);
+  d.id_test_split = "id_val";
+  d.sets["id_test"] = {{"name", d.id_test->name()}, {"split", "val"}};
+  for (size_t i = 0; i < b.ood_tests.size(); ++i) {
+    d.ood_names.push_back(p.ood_data[i]);
+    d.ood.push_back(eval::dataset_eval_set(std::move(b.ood_tests[i]), t, p.workers, &out));
+  }
   return d;
 }
 
@@ -68,60 +145,44 @@ void check_finite(const std::vector<double>& v, const std::string& score, const 
       throw NumericError(fmt::format("score {} is not finite on set {} (got {})", score, set, x));
 }
 
-// Evaluation of a run trained on a registry dataset, through the input pipeline with the
-// deterministic evaluation transform. ID images: the validation split, as the reference
-// scores its validation loader as ID (COCO's and VOC's test splits have no labels).
-// Corrupt images are left out with a warning.
-// Logits are extracted once per set; every requested score must be computable from logits
-// alone (the fitted / input-gradient scores read fashion-lt's in-memory sets for now).
-std::vector<eval::OodReport> evaluate_registry_run(const train::TrainConfig& config, const EvalParams& p,
-                                                   model::MultiLabelNet& model,
-                                                   const std::vector<score::Scorer>& scorers,
-                                                   metrics::FprConvention convention, std::ostream& out) {
-  for (const auto& s : scorers) {
-    const score::ScoreNeeds n = s.needs();
-    if (n.train_features || n.train_labels || n.val_logits || n.head || n.inputs)
-      throw UsageError(fmt::format("--score_fn {}: scores fitted on training/validation features or needing input "
-                                   "gradients run on fashion-lt runs only; for --dataset {} use logit scores "
-                                   "(energy_sum, energy_max, max_logit, msp, ...)", s.name(), config.dataset));
-  }
-  if (!p.ood_data_given)
-    throw UsageError(fmt::format("--ood_data: required for --dataset {} (comma-separated NAME[:PATH], e.g. "
-                                 "folder:DIR,textures)", config.dataset));
-  data::BenchmarkSpec spec;
-  spec.dataset = config.dataset;
-  spec.data_root = config.data_root;
-  spec.ood_data = p.ood_data;
-  spec.need_train = spec.need_oe = spec.need_test = false;
-  const data::DatasetBenchmark b = data::open_benchmark(spec);
-  const data::Dataset& id = b.id_val;
-  if (id.size() == 0 || !id.has_labels())
-    throw DataError(fmt::format("--dataset {}: the validation split has no labelled images", config.dataset));
-  const data::Transform t = data::reference_eval_transform(config.image_size);
-  std::vector<int64_t> kept;
-  const torch::Tensor id_logits =
-      eval::predict_logits(model, id, t, config.eval_batch_size, p.workers, &out, &kept);
-  const torch::Tensor id_labels = id.labels.index_select(0, torch::tensor(kept, torch::kInt64));
-  std::vector<std::pair<std::string, torch::Tensor>> ood;
-  for (size_t i = 0; i < b.ood_tests.size(); ++i)
-    ood.emplace_back(p.ood_data[i],
-                     eval::predict_logits(model, b.ood_tests[i], t, config.eval_batch_size, p.workers, &out));
-  out << fmt::format("ID: {} ({} images), transform {}\n", id.name, id_logits.size(0), t.name);
-  std::vector<eval::OodReport> reports;
-  for (const auto& s : scorers)
-    reports.push_back(eval::evaluate_ood(s.kind(), id_logits, id_labels, ood, p.tail_j, b.class_names, convention));
-  return reports;
+// A set name as a file name: registry OOD sets are named by their NAME[:PATH] spec.
+std::string score_file_stem(const std::string& set_name) {
+  std::string out;
+  for (char c : set_name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  return out;
 }
 
-// eval.html: the plots and tables of every score, self-contained.
-void write_html_report(const std::filesystem::path& dir, const std::vector<eval::OodReport>& reports,
-                       const EvalParams& p, const std::string& dataset) {
-  eval::HtmlReportInfo info;
-  info.meta = {{"checkpoint", std::filesystem::absolute(p.checkpoint).string()},
-               {"dataset", dataset},
-               {"OOD sets", fmt::format("{}", fmt::join(p.ood_data, ", "))}};
-  write_text_atomically(dir / "eval.html", eval::render_html_report(reports, info));
+torch::Tensor labels_of(const eval::EvalSet& set, const std::vector<int64_t>& rows) {
+  const torch::Tensor labels = set.labels();
+  if (!labels.defined()) throw DataError(fmt::format("set {} has no labels", set.name()));
+  return labels.index_select(0, torch::tensor(rows, torch::kInt64));
 }
+
+// Writes the reports into `dir` -- eval.json (the first score's report at the top level, the
+// single-score format; every score under "reports" with its fit summary; plus `top`),
+// eval.csv, eval.md and eval.html, each atomically -- and prints the tables.
+void write_reports(const std::filesystem::path& dir, const std::vector<eval::OodReport>& reports,
+                   const nlohmann::json& fits, nlohmann::json top, const eval::HtmlReportInfo& html,
+                   std::ostream& out) {
+  nlohmann::json j = eval::report_to_json(reports.front());
+  j.update(top);
+  j["scores"] = nlohmann::json::array();
+  j["reports"] = nlohmann::json::array();
+  for (const auto& r : reports) {
+    j["scores"].push_back(r.score);
+    nlohmann::json rj = eval::report_to_json(r);
+    rj["fit"] = fits.at(r.score);
+    j["reports"].push_back(rj);
+  }
+  write_text_atomically(dir / "eval.json", j.dump(2) + "\n");
+  write_text_atomically(dir / "eval.csv", eval::reports_to_csv(reports));
+  write_text_atomically(dir / "eval.md", eval::reports_to_markdown(reports));
+  write_text_atomically(dir / "eval.html", eval::render_html_report(reports, html));
+  for (const auto& r : reports) out << eval::format_report(r) << "\n";
+  if (reports.size() > 1) out << eval::format_summary(reports);
+  out << fmt::format("wrote {}, eval.csv, eval.md and eval.html\n", (dir / "eval.json").string());
+}
+
 
 }  // namespace
 
@@ -162,43 +223,48 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   model->to(device);  // features are extracted where the model is and come back to the CPU
   train::set_threads(p.threads > 0 ? p.threads : config.threads);
   const auto dir = p.out.empty() ? p.checkpoint / "eval" : p.out;
-  if (config.dataset != "fashion-lt") {
-    const std::vector<eval::OodReport> reports = evaluate_registry_run(config, p, model, scorers, convention, out);
-    nlohmann::json j = eval::report_to_json(reports.front());
-    j["checkpoint"] = std::filesystem::absolute(p.checkpoint).string();
-    j["reports"] = nlohmann::json::array();
-    for (const auto& r : reports) j["reports"].push_back(eval::report_to_json(r));
-    write_text_atomically(dir / "eval.json", j.dump(2) + "\n");
-    write_text_atomically(dir / "eval.csv", eval::reports_to_csv(reports));
-    write_text_atomically(dir / "eval.md", eval::reports_to_markdown(reports));
-    write_html_report(dir, reports, p, config.dataset);
-    for (const auto& r : reports) out << eval::format_report(r) << "\n";
-    if (reports.size() > 1) out << eval::format_summary(reports);
-    out << fmt::format("wrote {}, eval.csv, eval.md and eval.html\n", (dir / "eval.json").string());
-    return reports;
-  }
-  const EvalData data = build_eval_data(config, p, needs.train_features || needs.train_labels, needs.val_logits);
+  if (p.fit_max_images < 0)
+    throw UsageError(fmt::format("--fit_max_images: expected 0 (all) or a positive count, got {}", p.fit_max_images));
+  const bool need_train = needs.train_features || needs.train_labels;
+  const EvalData data = config.dataset == "fashion-lt"
+                            ? build_fashion_lt_data(config, p, need_train, needs.val_logits)
+                            : build_registry_data(config, p, need_train || needs.val_logits, out);
 
   // Network outputs, once per set, through the on-disk cache.
   const std::string checkpoint_hash = hex64(file_fnv1a(weights));
-  const std::string transform = fmt::format("eval: x/255, normalise mean {} std {}, no augmentation; {}", data.mean,
-                                            data.std, mode.bf16 ? "bf16 autocast" : "fp32");
   eval::FeatureCache cache(p.no_cache ? std::filesystem::path()
                                       : (p.cache_dir.empty() ? p.checkpoint / "cache" / "features" : p.cache_dir));
-  auto features_of = [&](const data::ImageSet& set, const std::string& split) {
-    const eval::CacheKey key{checkpoint_hash, data.dataset, split, transform, eval::image_set_hash(set)};
-    return cache.get(key, [&] {
+  std::map<const eval::EvalSet*, eval::ExtractedSet> extracted;
+  auto features_of = [&](const eval::EvalSet& set, const std::string& split) -> const eval::ExtractedSet& {
+    if (auto it = extracted.find(&set); it != extracted.end()) return it->second;
+    // The compute mode is part of the key: bf16 and the folded BatchNorms round differently.
+    const std::string arithmetic = std::string(mode.bf16 ? "; bf16 autocast" : "; fp32") +
+                                   (mode.is_reference() ? "" : "; BatchNorm folded");
+    const eval::CacheKey key{checkpoint_hash, data.dataset, split, set.transform() + arithmetic, set.content_hash()};
+    eval::ExtractedSet e = cache.get(key, [&] {
       model::AutocastScope autocast(mode.bf16);  // the features come back as float32
-      return eval::extract_features(model, set, config.eval_batch_size, data.mean, data.std);
+      // The fast modes fold every BatchNorm into its convolution (model/bn_folding.h) while
+      // extracting; the reference mode keeps its bit-identical unfolded arithmetic.
+      std::optional<model::FoldedInference> folded;
+      if (!mode.is_reference()) folded.emplace(*model, mode);
+      return set.extract(model, config.eval_batch_size);
     });
+    return extracted.emplace(&set, std::move(e)).first->second;
   };
   score::FitData fit;
-  if (needs.train_features) fit.train = features_of(data.id_train, "id_train");
-  if (needs.train_labels) fit.train_labels = data.id_train.labels;
-  if (needs.val_logits) fit.val = features_of(data.id_val, "id_val");
-  const score::SetFeatures id_features = features_of(data.id_test, "id_test");
-  std::vector<score::SetFeatures> ood_features;
-  for (const auto& set : data.ood) ood_features.push_back(features_of(set, "ood_" + set.name));
+  if (needs.train_features) fit.train = features_of(*data.id_train, "id_train").features;
+  if (needs.train_labels) {
+    const eval::ExtractedSet& train = features_of(*data.id_train, "id_train");
+    fit.train_labels = labels_of(*data.id_train, train.rows);
+  }
+  if (needs.val_logits)
+    fit.val = data.id_val ? features_of(*data.id_val, "id_val").features : features_of(*data.id_train, "id_train").features;
+  const eval::ExtractedSet& id = features_of(*data.id_test, data.id_test_split);
+  const torch::Tensor id_labels = labels_of(*data.id_test, id.rows);
+  std::vector<const eval::ExtractedSet*> ood_features;
+  for (size_t i = 0; i < data.ood.size(); ++i) ood_features.push_back(&features_of(*data.ood[i], "ood_" + data.ood_names[i]));
+  out << fmt::format("ID: {} ({} images), transform {}\n", data.id_test->name(), id.rows.size(),
+                     data.id_test->transform());
 
   // The model pieces the fitted and perturbation scores use.
   score::ModelAccess access;
@@ -210,65 +276,49 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   access.cls_bias = params["clsfier.cls.bias"].detach().cpu();
   access.logits_from_input = [&](const torch::Tensor& x) { return model->forward(x.to(device)).cpu(); };
   access.pooled_from_input = [&](const torch::Tensor& x) { return model->forward_all(x.to(device)).pooled.cpu(); };
-  access.channel_std = {data.std};
-  auto batches_of = [&](const data::ImageSet& set) {
-    score::InputBatches b;
-    const int64_t bs = config.eval_batch_size;
-    b.count = (set.size() + bs - 1) / bs;
-    b.batch = [&set, bs, &data](int64_t i) {
-      return data::to_float_input(set.images.slice(0, i * bs, std::min(set.size(), (i + 1) * bs)), data.mean, data.std);
-    };
-    return b;
-  };
+  access.channel_std = data.id_test->channel_std();  // fashion-lt: one gray std; registry: ImageNet's three
 
   std::vector<eval::OodReport> reports;
   nlohmann::json fits = nlohmann::json::object();
   for (auto& scorer : scorers) {
     scorer.fit(fit, access);
-    auto score_set = [&](const score::SetFeatures& f, const data::ImageSet& set) {
-      const score::InputBatches b = batches_of(set);
-      auto v = to_vector(scorer.score(f, access, &b));
-      check_finite(v, scorer.name(), set.name);
+    auto score_set = [&](const eval::ExtractedSet& f, const eval::EvalSet& set, const std::string& name) {
+      std::optional<score::InputBatches> b;
+      if (scorer.needs().inputs) b = set.inputs(f.rows, config.eval_batch_size);
+      auto v = to_vector(scorer.score(f.features, access, b ? &*b : nullptr));
+      check_finite(v, scorer.name(), name);
       return v;
     };
-    const std::vector<double> id_scores = score_set(id_features, data.id_test);
+    const std::vector<double> id_scores = score_set(id, *data.id_test, data.id_test->name());
     eval::NamedScores ood_scores;
-    for (size_t i = 0; i < data.ood.size(); ++i) ood_scores.emplace_back(data.ood[i].name, score_set(ood_features[i], data.ood[i]));
+    for (size_t i = 0; i < data.ood.size(); ++i)
+      ood_scores.emplace_back(data.ood_names[i], score_set(*ood_features[i], *data.ood[i], data.ood_names[i]));
     if (!p.save_scores.empty()) {
       eval::write_score_file(p.save_scores / scorer.name() / "id_test.txt", id_scores);
-      for (const auto& [name, s] : ood_scores) eval::write_score_file(p.save_scores / scorer.name() / (name + ".txt"), s);
+      for (const auto& [name, s] : ood_scores)
+        eval::write_score_file(p.save_scores / scorer.name() / (score_file_stem(name) + ".txt"), s);
     }
-    reports.push_back(eval::evaluate_scores(scorer.name(), id_scores, ood_scores, id_features.logits,
-                                            data.id_test.labels, p.tail_j, data.class_names, convention));
+    reports.push_back(eval::evaluate_scores(scorer.name(), id_scores, ood_scores, id.features.logits, id_labels,
+                                            p.tail_j, data.class_names, convention));
     fits[scorer.name()] = scorer.fit_summary();
   }
-  if (!p.save_scores.empty()) eval::write_label_file(p.save_scores / "id_test_labels.txt", data.id_test.labels);
+  if (!p.save_scores.empty()) eval::write_label_file(p.save_scores / "id_test_labels.txt", id_labels);
 
-  // Top level: the first score's report (the single-score format); "reports": every score.
-  nlohmann::json j = eval::report_to_json(reports.front());
-  j["checkpoint"] = std::filesystem::absolute(p.checkpoint).string();
-  j["checkpoint_hash"] = checkpoint_hash;
-  j["scores"] = nlohmann::json::array();
-  j["reports"] = nlohmann::json::array();
-  for (const auto& r : reports) {
-    j["scores"].push_back(r.score);
-    nlohmann::json rj = eval::report_to_json(r);
-    rj["fit"] = fits[r.score];
-    j["reports"].push_back(rj);
-  }
-  j["feature_cache"] = {{"dir", cache.dir().empty() ? nlohmann::json(nullptr) : nlohmann::json(cache.dir().string())},
-                        {"hits", cache.hits()},
-                        {"misses", cache.misses()}};
-  if (!p.save_scores.empty()) j["scores_dir"] = std::filesystem::absolute(p.save_scores).string();
-  write_text_atomically(dir / "eval.json", j.dump(2) + "\n");
-  write_text_atomically(dir / "eval.csv", eval::reports_to_csv(reports));
-  write_text_atomically(dir / "eval.md", eval::reports_to_markdown(reports));
-  write_html_report(dir, reports, p, config.dataset);
-  for (const auto& r : reports) out << eval::format_report(r) << "\n";
-  if (reports.size() > 1) out << eval::format_summary(reports);
-  out << fmt::format("features: {} set(s) from the cache, {} extracted{}\n", cache.hits(), cache.misses(),
-                     cache.dir().empty() ? " (cache off)" : " into " + cache.dir().string());
-  out << fmt::format("wrote {}, eval.csv, eval.md and eval.html\n", (dir / "eval.json").string());
+  nlohmann::json top;
+  top["checkpoint"] = std::filesystem::absolute(p.checkpoint).string();
+  top["checkpoint_hash"] = checkpoint_hash;
+  top["sets"] = data.sets;
+  top["feature_cache"] = {{"dir", cache.dir().empty() ? nlohmann::json(nullptr) : nlohmann::json(cache.dir().string())},
+                          {"hits", cache.hits()},
+                          {"misses", cache.misses()}};
+  if (!p.save_scores.empty()) top["scores_dir"] = std::filesystem::absolute(p.save_scores).string();
+  out << fmt::format("feature cache: {} hits {} misses{}\n", cache.hits(), cache.misses(),
+                     cache.dir().empty() ? " (cache off)" : " in " + cache.dir().string());
+  eval::HtmlReportInfo html;  // eval.html: the plots and tables of every score, self-contained
+  html.meta = {{"checkpoint", std::filesystem::absolute(p.checkpoint).string()},
+               {"dataset", config.dataset},
+               {"OOD sets", fmt::format("{}", fmt::join(data.ood_names, ", "))}};
+  write_reports(dir, reports, fits, std::move(top), html, out);
   return reports;
 }
 

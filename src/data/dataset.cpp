@@ -52,7 +52,47 @@ class FileSource final : public ImageSource {
   std::vector<std::filesystem::path> files_;
 };
 
+class SubsetSource final : public ImageSource {
+ public:
+  SubsetSource(std::shared_ptr<const ImageSource> base, std::vector<int64_t> indices)
+      : base_(std::move(base)), indices_(std::move(indices)) {}
+  int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
+  torch::Tensor load(int64_t index) const override { return base_->load(base_index(index)); }
+  std::string describe(int64_t index) const override {
+    if (index < 0 || index >= size()) return fmt::format("<image {} of {}>", index, size());
+    return base_->describe(base_index(index));
+  }
+
+ private:
+  int64_t base_index(int64_t index) const {
+    if (index < 0 || index >= size())
+      throw DataError(fmt::format("image index {} out of range [0, {})", index, size()));
+    return indices_[static_cast<size_t>(index)];
+  }
+  std::shared_ptr<const ImageSource> base_;
+  std::vector<int64_t> indices_;
+};
+
 }  // namespace
+
+Dataset subset(const Dataset& set, const std::vector<int64_t>& indices) {
+  for (int64_t i : indices)
+    if (i < 0 || i >= set.size())
+      throw DataError(fmt::format("{}: subset index {} out of range [0, {})", set.name, i, set.size()));
+  Dataset out;
+  out.name = set.name + " (subset)";
+  out.class_names = set.class_names;
+  out.images = std::make_shared<SubsetSource>(set.images, indices);
+  if (set.has_labels()) out.labels = set.labels.index_select(0, torch::tensor(indices, torch::kInt64));
+  return out;
+}
+
+std::vector<int64_t> even_subsample(int64_t size, int64_t n) {
+  if (n <= 0 || n >= size) n = size;
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = i * size / n;
+  return out;
+}
 
 std::shared_ptr<const ImageSource> memory_source(torch::Tensor images_u8, std::string name) {
   return std::make_shared<MemorySource>(std::move(images_u8), std::move(name));

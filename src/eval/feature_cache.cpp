@@ -10,6 +10,7 @@
 #include "edge/common/atomic_file.h"
 #include "edge/common/content_hash.h"
 #include "edge/common/error.h"
+#include "edge/data/loader.h"
 #include "edge/model/torch_file.h"
 
 namespace edge::eval {
@@ -52,8 +53,40 @@ score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Ima
   return {torch::cat(pooled).contiguous(), torch::cat(hidden).contiguous(), torch::cat(logits).contiguous()};
 }
 
+score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Dataset& set,
+                                    const data::Transform& transform, int64_t batch_size, int64_t workers,
+                                    std::ostream* warnings, std::vector<int64_t>* kept) {
+  TORCH_CHECK(batch_size >= 1, "extract_features: batch size must be positive, got ", batch_size);
+  TORCH_CHECK(!transform.is_random(), "extract_features: evaluation needs a deterministic transform, got ",
+              transform.name);
+  data::LoaderOptions o;
+  o.workers = workers;
+  o.on_corrupt = data::CorruptPolicy::Drop;
+  data::Loader loader(set, transform, o, warnings);
+  loader.start(0, data::make_batches(data::sequential_order(set.size()), batch_size, false));
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  const auto params = model->parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  std::vector<torch::Tensor> pooled, hidden, logits;
+  if (kept) kept->clear();
+  while (auto batch = loader.next()) {
+    if (batch->indices.empty()) continue;
+    const model::NetOutputs o = model->forward_all(batch->images.to(device));
+    pooled.push_back(o.pooled.to(torch::kFloat32).cpu());
+    hidden.push_back(o.hidden.to(torch::kFloat32).cpu());
+    logits.push_back(o.logits.to(torch::kFloat32).cpu());
+    if (kept) kept->insert(kept->end(), batch->indices.begin(), batch->indices.end());
+  }
+  model->train(was_training);
+  if (pooled.empty()) throw DataError(fmt::format("image set {}: no readable image", set.name));
+  return {torch::cat(pooled).contiguous(), torch::cat(hidden).contiguous(), torch::cat(logits).contiguous()};
+}
+
 std::string CacheKey::digest() const {
-  uint64_t h = kFnvOffset;
+  // "rows": the format with each row's image index (older entries lack it and are not read).
+  uint64_t h = fnv1a_text("rows\x1f", kFnvOffset);
   for (const std::string* s : {&checkpoint, &dataset, &split, &transform, &content}) h = fnv1a_text(*s + '\x1f', h);
   return hex64(h);
 }
@@ -62,7 +95,7 @@ std::string image_set_hash(const data::ImageSet& set) {
   return hex64(tensor_fnv(set.labels, tensor_fnv(set.images, kFnvOffset)));
 }
 
-score::SetFeatures FeatureCache::get(const CacheKey& key, const std::function<score::SetFeatures()>& extract) {
+ExtractedSet FeatureCache::get(const CacheKey& key, const std::function<ExtractedSet()>& extract) {
   if (dir_.empty()) {
     ++misses_;
     return extract();
@@ -80,20 +113,31 @@ score::SetFeatures FeatureCache::get(const CacheKey& key, const std::function<sc
                                     file.string(), name));
       return it->value().toTensor();
     };
+    ExtractedSet e;
+    e.features = {get("pooled"), get("hidden"), get("logits")};
+    const torch::Tensor rows = get("rows").to(torch::kInt64).contiguous();
+    if (rows.dim() != 1 || rows.size(0) != e.features.logits.size(0))
+      throw DataError(fmt::format("feature cache {}: expected one row index per logit row, got {} for {} rows (delete "
+                                  "the file to rebuild it)", file.string(), rows.numel(), e.features.logits.size(0)));
+    e.rows.assign(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel());
     ++hits_;
-    return {get("pooled"), get("hidden"), get("logits")};
+    return e;
   }
-  score::SetFeatures f = extract();
+  ExtractedSet e = extract();
+  const score::SetFeatures& f = e.features;
+  TORCH_CHECK(static_cast<int64_t>(e.rows.size()) == f.logits.size(0), "FeatureCache: expected one row index per "
+              "logit row, got ", e.rows.size(), " for ", f.logits.size(0));
   c10::Dict<std::string, torch::Tensor> dict;
   dict.insert("pooled", f.pooled);
   dict.insert("hidden", f.hidden);
   dict.insert("logits", f.logits);
+  dict.insert("rows", torch::tensor(e.rows, torch::kInt64));
   model::save_torch_file(c10::IValue(dict), file);
   const nlohmann::json meta{{"checkpoint", key.checkpoint}, {"dataset", key.dataset}, {"split", key.split},
                             {"transform", key.transform},   {"content", key.content}, {"rows", f.logits.size(0)}};
   write_text_atomically(dir_ / (stem + ".json"), meta.dump(2) + "\n");
   ++misses_;
-  return f;
+  return e;
 }
 
 }  // namespace edge::eval

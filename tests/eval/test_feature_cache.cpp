@@ -8,8 +8,8 @@
 
 namespace {
 
-edge::score::SetFeatures fake(double v) {
-  return {torch::full({3, 2}, v), torch::full({3, 4}, v + 1), torch::full({3, 5}, v + 2)};
+edge::eval::ExtractedSet fake(double v) {
+  return {{torch::full({3, 2}, v), torch::full({3, 4}, v + 1), torch::full({3, 5}, v + 2)}, {0, 2, int64_t(v)}};
 }
 
 edge::eval::CacheKey key(const std::string& split = "id_test") {
@@ -24,15 +24,16 @@ TEST(FeatureCache, SecondLookupReadsTheFileWithoutExtracting) {
     const auto f = cache.get(key(), [&] { ++calls; return fake(1.0); });
     EXPECT_EQ(calls, 1);
     EXPECT_EQ(cache.misses(), 1);
-    EXPECT_TRUE(torch::equal(f.logits, fake(1.0).logits));
+    EXPECT_TRUE(torch::equal(f.features.logits, fake(1.0).features.logits));
   }
   edge::eval::FeatureCache again(dir.path());  // a later evaluation
   const auto f = again.get(key(), [&] { ++calls; return fake(9.0); });
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(again.hits(), 1);
-  EXPECT_TRUE(torch::equal(f.pooled, fake(1.0).pooled));
-  EXPECT_TRUE(torch::equal(f.hidden, fake(1.0).hidden));
-  EXPECT_TRUE(torch::equal(f.logits, fake(1.0).logits));
+  EXPECT_TRUE(torch::equal(f.features.pooled, fake(1.0).features.pooled));
+  EXPECT_TRUE(torch::equal(f.features.hidden, fake(1.0).features.hidden));
+  EXPECT_TRUE(torch::equal(f.features.logits, fake(1.0).features.logits));
+  EXPECT_EQ(f.rows, fake(1.0).rows);  // which image each row is comes back too
   // Any key field changes the entry.
   auto k = key();
   k.checkpoint = "other";

@@ -45,6 +45,7 @@ struct EvalParams {
   std::vector<std::string> ood_data = {"bag", "textures", "noise"};  // fashion-lt names, or registry NAME[:PATH]
   bool ood_data_given = true;  // false: ood_data holds the fashion-lt default (an error for registry datasets)
   int64_t workers = 2;         // input-pipeline threads for registry datasets
+  int64_t fit_max_images = 0;  // registry datasets: training images the scores fit on (0 = all; else spread evenly)
   std::string score_fn = "energy_sum";       // comma-separated list of scores (score::score_names())
   std::vector<int64_t> tail_j = {0, 1, 2, 3, 4};
   std::filesystem::path out;                 // default: RUN_DIR/eval

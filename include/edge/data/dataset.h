@@ -43,4 +43,13 @@ struct Dataset {
   bool has_labels() const { return labels.defined(); }
 };
 
+// The images `indices` of `set` (in that order), with their labels; the name gets a
+// " (subset)" suffix. Throws DataError for an index out of range.
+Dataset subset(const Dataset& set, const std::vector<int64_t>& indices);
+
+// n indices spread evenly over [0, size): floor(i * size / n), i < n (all of them when
+// n <= 0 or n >= size). Deterministic, no random draw, so a subsample is the same on
+// every machine.
+std::vector<int64_t> even_subsample(int64_t size, int64_t n);
+
 }  // namespace edge::data

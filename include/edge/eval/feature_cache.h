@@ -1,5 +1,6 @@
-// The network outputs of an image set (pooled feature, head hidden feature, logits),
-// extracted once and kept on disk so that every score, and a later evaluation, reuses them.
+// The network outputs of an image set (pooled feature, head hidden feature, logits, and
+// which images they belong to), extracted once and kept on disk so that every score, and a
+// later evaluation, reuses them.
 // A cache entry is keyed by: checkpoint (hash of its weights file), dataset, split,
 // transform (a description of the input normalisation) and a hash of the set's images
 // and labels; any change makes a new key, so a stale entry is never read.
@@ -8,8 +9,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <string>
+#include <vector>
 
+#include "edge/data/augment.h"
+#include "edge/data/dataset.h"
 #include "edge/data/image_set.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/score/scorer.h"
@@ -19,6 +24,22 @@ namespace edge::eval {
 // forward_all over `set` in batches, eval mode, no grad; float32 CPU tensors.
 score::SetFeatures extract_features(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
                                     double mean, double std);
+
+// forward_all over the images of `set` read through the input pipeline (data/loader.h)
+// with the deterministic `transform` by `workers` threads, in order, eval mode, no grad;
+// float32 CPU tensors. A corrupt image is left out with one warning line on `warnings`;
+// `kept` (optional) receives the dataset index of each row. The logits are those of
+// predict_logits on the same set.
+score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Dataset& set,
+                                    const data::Transform& transform, int64_t batch_size, int64_t workers,
+                                    std::ostream* warnings, std::vector<int64_t>* kept = nullptr);
+
+// A set's network outputs and the index (in the set) of the image of each row: every image
+// for in-memory sets, the readable ones for file-backed sets.
+struct ExtractedSet {
+  score::SetFeatures features;
+  std::vector<int64_t> rows;
+};
 
 struct CacheKey {
   std::string checkpoint;  // hash of the weights file
@@ -38,7 +59,7 @@ class FeatureCache {
   // `dir` empty: caching disabled (every get extracts).
   explicit FeatureCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
   // The cached features of `key`, or extract() written to the cache (atomically) first.
-  score::SetFeatures get(const CacheKey& key, const std::function<score::SetFeatures()>& extract);
+  ExtractedSet get(const CacheKey& key, const std::function<ExtractedSet()>& extract);
   int64_t hits() const { return hits_; }
   int64_t misses() const { return misses_; }
   const std::filesystem::path& dir() const { return dir_; }
