@@ -10,17 +10,11 @@
 #include "edge/common/content_hash.h"
 #include "edge/common/error.h"
 #include "edge/data/loader.h"
+#include "eval/eval_pass.h"
 
 namespace edge::eval {
 
 namespace {
-
-uint64_t tensor_fnv(const torch::Tensor& t, uint64_t h) {
-  if (!t.defined()) return fnv1a_text("undefined", h);
-  const torch::Tensor c = t.contiguous();
-  h = fnv1a_text(fmt::format("{}:{}", fmt::join(c.sizes().vec(), "x"), static_cast<int>(c.scalar_type())), h);
-  return fnv1a(c.data_ptr(), c.numel() * c.element_size(), h);
-}
 
 class MemoryEvalSet final : public EvalSet {
  public:
@@ -157,13 +151,13 @@ std::string dataset_content_hash(const data::Dataset& set) {
                                  static_cast<int64_t>(mtime)), h);
     } else {
       try {
-        h = tensor_fnv(set.images->load(i), h);
+        h = tensor_fnv1a(set.images->load(i), h);
       } catch (const DataError&) {  // left out by the evaluation too
         h = fnv1a_text("unreadable " + p.string() + "\x1f", h);
       }
     }
   }
-  return hex64(tensor_fnv(set.labels, h));
+  return hex64(tensor_fnv1a(set.labels, h));
 }
 
 }  // namespace edge::eval

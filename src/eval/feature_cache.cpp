@@ -12,17 +12,11 @@
 #include "edge/common/error.h"
 #include "edge/data/loader.h"
 #include "edge/model/torch_file.h"
+#include "eval/eval_pass.h"
 
 namespace edge::eval {
 
 namespace {
-
-uint64_t tensor_fnv(const torch::Tensor& t, uint64_t h) {
-  if (!t.defined()) return fnv1a_text("undefined", h);
-  const torch::Tensor c = t.contiguous();
-  h = fnv1a_text(fmt::format("{}:{}", fmt::join(c.sizes().vec(), "x"), static_cast<int>(c.scalar_type())), h);
-  return fnv1a(c.data_ptr(), c.numel() * c.element_size(), h);
-}
 
 std::string safe_name(const std::string& s) {
   std::string out;
@@ -35,20 +29,18 @@ std::string safe_name(const std::string& s) {
 score::SetFeatures extract_features(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
                                     double mean, double std) {
   TORCH_CHECK(batch_size >= 1, "extract_features: batch size must be positive, got ", batch_size);
-  torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
-  const auto params = model->parameters();
-  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
   std::vector<torch::Tensor> pooled, hidden, logits;
-  for (int64_t i = 0; i < set.size(); i += batch_size) {
-    const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
-    const model::NetOutputs o = model->forward_all(data::to_float_input(batch, mean, std).to(device));
-    pooled.push_back(o.pooled.to(torch::kFloat32).cpu());
-    hidden.push_back(o.hidden.to(torch::kFloat32).cpu());
-    logits.push_back(o.logits.to(torch::kFloat32).cpu());
+  {  // eval mode and no-grad while extracting
+    EvalModeGuard eval_mode(model);
+    const torch::Device device = model_device(model);
+    for (int64_t i = 0; i < set.size(); i += batch_size) {
+      const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
+      const model::NetOutputs o = model->forward_all(data::to_float_input(batch, mean, std).to(device));
+      pooled.push_back(o.pooled.to(torch::kFloat32).cpu());
+      hidden.push_back(o.hidden.to(torch::kFloat32).cpu());
+      logits.push_back(o.logits.to(torch::kFloat32).cpu());
+    }
   }
-  model->train(was_training);
   if (pooled.empty()) throw DataError(fmt::format("image set {} is empty", set.name));
   return {torch::cat(pooled).contiguous(), torch::cat(hidden).contiguous(), torch::cat(logits).contiguous()};
 }
@@ -56,30 +48,14 @@ score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Ima
 score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Dataset& set,
                                     const data::Transform& transform, int64_t batch_size, int64_t workers,
                                     std::ostream* warnings, std::vector<int64_t>* kept) {
-  TORCH_CHECK(batch_size >= 1, "extract_features: batch size must be positive, got ", batch_size);
-  TORCH_CHECK(!transform.is_random(), "extract_features: evaluation needs a deterministic transform, got ",
-              transform.name);
-  data::LoaderOptions o;
-  o.workers = workers;
-  o.on_corrupt = data::CorruptPolicy::Drop;
-  data::Loader loader(set, transform, o, warnings);
-  loader.start(0, data::make_batches(data::sequential_order(set.size()), batch_size, false));
-  torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
-  const auto params = model->parameters();
-  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
   std::vector<torch::Tensor> pooled, hidden, logits;
-  if (kept) kept->clear();
-  while (auto batch = loader.next()) {
-    if (batch->indices.empty()) continue;
-    const model::NetOutputs o = model->forward_all(batch->images.to(device));
-    pooled.push_back(o.pooled.to(torch::kFloat32).cpu());
-    hidden.push_back(o.hidden.to(torch::kFloat32).cpu());
-    logits.push_back(o.logits.to(torch::kFloat32).cpu());
-    if (kept) kept->insert(kept->end(), batch->indices.begin(), batch->indices.end());
-  }
-  model->train(was_training);
+  for_each_eval_batch(model, set, transform, batch_size, workers, warnings, kept, "extract_features",
+                      [&](const torch::Tensor& images) {
+                        const model::NetOutputs o = model->forward_all(images);
+                        pooled.push_back(o.pooled.to(torch::kFloat32).cpu());
+                        hidden.push_back(o.hidden.to(torch::kFloat32).cpu());
+                        logits.push_back(o.logits.to(torch::kFloat32).cpu());
+                      });
   if (pooled.empty()) throw DataError(fmt::format("image set {}: no readable image", set.name));
   return {torch::cat(pooled).contiguous(), torch::cat(hidden).contiguous(), torch::cat(logits).contiguous()};
 }
@@ -92,7 +68,7 @@ std::string CacheKey::digest() const {
 }
 
 std::string image_set_hash(const data::ImageSet& set) {
-  return hex64(tensor_fnv(set.labels, tensor_fnv(set.images, kFnvOffset)));
+  return hex64(tensor_fnv1a(set.labels, tensor_fnv1a(set.images, kFnvOffset)));
 }
 
 ExtractedSet FeatureCache::get(const CacheKey& key, const std::function<ExtractedSet()>& extract) {

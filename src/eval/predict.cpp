@@ -8,26 +8,15 @@
 #include "edge/data/loader.h"
 #include "edge/metrics/multilabel_map.h"
 #include "edge/model/bn_folding.h"
+#include "eval/eval_pass.h"
 
 namespace edge::eval {
-
-namespace {
-
-// Where the model's parameters live: batches go there, results come back to the CPU.
-torch::Device model_device(model::MultiLabelNet& model) {
-  const auto params = model->parameters();
-  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
-}
-
-}  // namespace
 
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
                              int64_t batch_size, double mean, double std, const model::ComputeMode& mode) {
   TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
   keep_freed_memory();
-  torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
+  EvalModeGuard eval_mode(model);
   const torch::Device device = model_device(model);
   // The fast modes evaluate with BatchNorm folded into the convolutions (exact up to
   // rounding); the reference mode keeps its bit-identical unfolded arithmetic.
@@ -41,33 +30,15 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& 
     out.push_back(model->forward(input).to(torch::kFloat32).cpu());
   }
   folded.reset();
-  model->train(was_training);
   return torch::cat(out).contiguous();
 }
 
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
                              int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept) {
-  TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
-  TORCH_CHECK(!transform.is_random(), "predict_logits: evaluation needs a deterministic transform, got ",
-              transform.name);
   keep_freed_memory();
-  data::LoaderOptions o;
-  o.workers = workers;
-  o.on_corrupt = data::CorruptPolicy::Drop;
-  data::Loader loader(set, transform, o, warnings);
-  loader.start(0, data::make_batches(data::sequential_order(set.size()), batch_size, false));
-  torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
-  const torch::Device device = model_device(model);
   std::vector<torch::Tensor> out;
-  if (kept) kept->clear();
-  while (auto batch = loader.next()) {
-    if (batch->indices.empty()) continue;
-    out.push_back(model->forward(batch->images.to(device)).to(torch::kFloat32).cpu());
-    if (kept) kept->insert(kept->end(), batch->indices.begin(), batch->indices.end());
-  }
-  model->train(was_training);
+  for_each_eval_batch(model, set, transform, batch_size, workers, warnings, kept, "predict_logits",
+                      [&](const torch::Tensor& images) { out.push_back(model->forward(images).to(torch::kFloat32).cpu()); });
   TORCH_CHECK(!out.empty(), "predict_logits: no readable image in ", set.name);
   return torch::cat(out).contiguous();
 }
