@@ -8,6 +8,7 @@
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
 #include "support/test_support.h"
+#include "support/tiny_runs.h"
 
 namespace {
 
@@ -18,12 +19,6 @@ edge::test::CliResult run(std::vector<std::string> args) { return edge::test::ru
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 // A tiny fast configuration shared by the tests below.
-std::vector<std::string> tiny(const fs::path& out, const std::string& score) {
-  return {"train", "--score", score, "--n_epoch", "2", "--start_epoch", "1", "--id_train", "256", "--id_val", "64",
-          "--id_test", "128", "--oe_train", "256", "--ood_test", "64", "--batch_size", "64", "--oe_batch_size",
-          "64", "--k", "16", "--hidden", "64", "--width", "8", "--out", out.string()};
-}
-
 TEST(Cli, UnknownFlagIsAOneLineUsageError) {
   const auto r = run({"train", "--no_such_flag", "3"});
   EXPECT_EQ(r.code, 2);
@@ -61,7 +56,7 @@ TEST(Cli, SeedReadmeDashesAreAccepted) {
 TEST(Cli, TrainThenEvalWritesRunAndReports) {
   edge::test::TempDir dir;
   const auto run_dir = dir.path() / "run";
-  auto r = run(tiny(run_dir, "joint"));
+  auto r = run(edge::test::tiny_train_args(run_dir, "joint"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("epoch   2/2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("img/s"), std::string::npos);
@@ -99,7 +94,7 @@ TEST(Cli, TrainThenEvalWritesRunAndReports) {
 
 TEST(Cli, NormalModeTrainsWithoutOutliers) {
   edge::test::TempDir dir;
-  const auto r = run(tiny(dir.path() / "bce", "normal"));
+  const auto r = run(edge::test::tiny_train_args(dir.path() / "bce", "normal"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find("oe_train"), std::string::npos) << "BCE must not build the OE set:\n" << r.out;
   EXPECT_EQ(r.out.find("gap"), std::string::npos);

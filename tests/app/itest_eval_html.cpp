@@ -12,6 +12,7 @@
 #include "edge/common/atomic_file.h"
 #include "edge/data/image_io.h"
 #include "support/test_support.h"
+#include "support/tiny_runs.h"
 
 namespace {
 
@@ -42,10 +43,7 @@ TEST(EvalHtml, ReportRendersInHeadlessChromium) {
   if (exe.empty()) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
   edge::test::TempDir dir;
   const auto run_dir = dir.path() / "run";
-  auto r = edge::test::run_cli({"train", "--score", "joint", "--n_epoch", "2", "--start_epoch", "1", "--id_train", "256",
-                                "--id_val", "64", "--id_test", "128", "--oe_train", "256", "--ood_test", "64",
-                                "--batch_size", "64", "--oe_batch_size", "64", "--k", "16", "--hidden", "64", "--width",
-                                "8", "--out", run_dir.string()});
+  auto r = edge::test::run_cli(edge::test::tiny_train_args(run_dir));
   ASSERT_EQ(r.code, 0) << r.err;
   const auto ev = dir.path() / "ev";
   r = edge::test::run_cli({"eval", "--checkpoint", run_dir.string(), "--ood_data", "bag,noise", "--score_fn",

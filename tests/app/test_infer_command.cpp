@@ -12,6 +12,7 @@
 #include "edge/model/checkpoint.h"
 #include "edge/model/torch_file.h"
 #include "support/test_support.h"
+#include "support/tiny_runs.h"
 
 namespace {
 
@@ -32,25 +33,9 @@ Cli cli(std::vector<std::string> args) {
   return {code, out.str(), err.str()};
 }
 
-// A torchvision-layout resnet18 state_dict with an `fc` classifier, written from C++.
-fs::path write_resnet18_weights(const fs::path& dir) {
-  model::ModelConfig c;
-  c.arch = "resnet18";
-  c.in_channels = 3;
-  torch::manual_seed(21);
-  model::Backbone b = model::make_backbone(c);
-  c10::Dict<std::string, at::Tensor> d;
-  for (const auto& [k, v] : model::module_state(*b)) d.insert(k, v.detach());
-  d.insert("fc.weight", torch::zeros({1000, 512}));
-  d.insert("fc.bias", torch::zeros({1000}));
-  const fs::path file = dir / "r18.pth";
-  model::save_torch_file(c10::IValue(d), file);
-  return file;
-}
-
 TEST(Infer, PretrainedPooledAndMapFromTheCli) {
   test::TempDir dir;
-  const fs::path w = write_resnet18_weights(dir.path());
+  const fs::path w = test::write_resnet18_weights(dir.path());
   torch::manual_seed(3);
   const torch::Tensor x = torch::randn({3, 1, 64, 64});  // gray: repeated to RGB
   model::save_torch_file(x, dir.path() / "x.pt");
@@ -79,7 +64,7 @@ TEST(Infer, PretrainedPooledAndMapFromTheCli) {
 
 TEST(Infer, UsageAndDataErrorsAreOneLine) {
   test::TempDir dir;
-  const fs::path w = write_resnet18_weights(dir.path());
+  const fs::path w = test::write_resnet18_weights(dir.path());
   model::save_torch_file(torch::randn({2, 3, 32, 32}), dir.path() / "x.pt");
   model::save_torch_file(torch::randn({2, 32, 32}), dir.path() / "x3d.pt");
   const std::string x = (dir.path() / "x.pt").string(), y = (dir.path() / "y.pt").string();

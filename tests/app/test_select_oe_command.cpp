@@ -15,26 +15,12 @@
 #include "edge/model/checkpoint.h"
 #include "edge/model/torch_file.h"
 #include "support/test_support.h"
+#include "support/tiny_runs.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace edge;
-
-fs::path write_resnet18_weights(const fs::path& dir) {
-  model::ModelConfig c;
-  c.arch = "resnet18";
-  c.in_channels = 3;
-  torch::manual_seed(21);
-  model::Backbone b = model::make_backbone(c);
-  c10::Dict<std::string, at::Tensor> d;
-  for (const auto& [k, v] : model::module_state(*b)) d.insert(k, v.detach());
-  d.insert("fc.weight", torch::zeros({1000, 512}));
-  d.insert("fc.bias", torch::zeros({1000}));
-  const fs::path file = dir / "r18.pth";
-  model::save_torch_file(c10::IValue(d), file);
-  return file;
-}
 
 std::vector<std::string> base_args(const fs::path& weights) {
   return {"select-oe", "--dataset", "noise-blobs:12", "--candidates", "noise-uniform:12, noise-gaussian:8",
@@ -46,7 +32,7 @@ bool one_line(const std::string& s) { return !s.empty() && std::count(s.begin(),
 
 TEST(SelectOeCommand, PrintsTheRankingAndTheRuleAndWritesJson) {
   test::TempDir dir;
-  const fs::path w = write_resnet18_weights(dir.path());
+  const fs::path w = test::write_resnet18_weights(dir.path());
   auto args = base_args(w);
   args.insert(args.end(), {"--out", (dir.path() / "sel.json").string()});
   const test::CliResult r = test::run_cli(args);
@@ -131,7 +117,7 @@ TEST(SelectOeCommand, ErrorsAreOneLineWithExitCodes) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--arch"), std::string::npos) << r.err;
 
-  r = with({"--candidates", "noise-uniform:3"}, write_resnet18_weights(dir.path()));
+  r = with({"--candidates", "noise-uniform:3"}, test::write_resnet18_weights(dir.path()));
   EXPECT_EQ(r.code, 1);  // fewer images than one batch
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("noise-uniform:3"), std::string::npos) << r.err;
