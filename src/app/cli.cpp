@@ -183,7 +183,7 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   for (int i = 1; i < argc; ++i) args.push_back(normalise_dashes(argv[i]));
   const bool quick = std::find(args.begin(), args.end(), "--quick") != args.end();
 
-  CLI::App app{"edge: unknown-aware multi-label learning (EDGE, AAAI 2025) in C++"};
+  CLI::App app{"edge: unknown-aware multi-label learning (EDGE, AAAI 2025) in C++", "edge"};
   // A flag given twice (config file, then command line) keeps the last value.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.require_subcommand(1);
@@ -191,7 +191,7 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
 
   train::TrainConfig train_cfg;
   std::filesystem::path train_out = "runs/train";
-  auto* train_cmd = app.add_subcommand("train", "train a multi-label model (BCE or EDGE) on fashion-lt");
+  auto* train_cmd = app.add_subcommand("train", "train a multi-label model (BCE, EDGE or another --score mode) on fashion-lt or a registry dataset");
   add_train_options(*train_cmd, train_cfg);
   train_cmd->add_option("--out", train_out, "run directory to write")->capture_default_str();
   std::filesystem::path resume_dir;
