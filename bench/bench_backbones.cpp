@@ -33,6 +33,7 @@
 #include "edge/model/backbone.h"
 #include "edge/model/multilabel_net.h"
 #include "support/peer_process.h"
+#include "support/sample_stats.h"
 
 namespace {
 
@@ -109,8 +110,7 @@ double median_seconds(const F& step, int warmup, int iters) {
     step();
     t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  std::sort(t.begin(), t.end());
-  return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
+  return edge::bench::sample_stats(std::move(t)).median;
 }
 
 }  // namespace

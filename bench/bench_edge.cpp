@@ -55,6 +55,7 @@
 #include "edge/score/ood_scores.h"
 #include "edge/train/trainer.h"
 #include "support/peer_process.h"
+#include "support/sample_stats.h"
 
 namespace {
 
@@ -127,18 +128,7 @@ double peak_mb() {
   return std::nan("");
 }
 
-struct Stat {
-  double median = std::nan(""), lo = std::nan(""), hi = std::nan("");
-};
-Stat stat(std::vector<double> v) {
-  Stat s;
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  s.median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-  s.lo = v.front();
-  s.hi = v.back();
-  return s;
-}
+using Stat = edge::bench::SampleStats;
 
 struct Column {
   Stat train, eval, metrics;
@@ -263,9 +253,9 @@ int main(int argc, char** argv) {
     if (name == "edge fp32" && (!o.reference || (o.precision == "fp32" && !o.channels_last))) continue;
     auto tr = run_train(o, data, prec, cl, o.repeats);
     Column& c = col[name];
-    c.train = stat(tr.img_s);
+    c.train = edge::bench::sample_stats(tr.img_s);
     c.train_mb = tr.peak;
-    c.eval = stat(run_eval(tr.net, data.id_test, {prec == "bf16", cl}, o.repeats, &c.eval_mb));
+    c.eval = edge::bench::sample_stats(run_eval(tr.net, data.id_test, {prec == "bf16", cl}, o.repeats, &c.eval_mb));
     std::cerr << fmt::format("{}: train {:.0f} img/s, eval {:.0f} img/s\n", name, c.train.median, c.eval.median);
   }
   edge::metrics::OodMetrics m;
@@ -277,7 +267,7 @@ int main(int argc, char** argv) {
       m = edge::metrics::compute_ood_metrics(edge::metrics::ScoreView(id_scores), edge::metrics::ScoreView(ood_scores));
       t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
     }
-    col["edge"].metrics = stat(t);
+    col["edge"].metrics = edge::bench::sample_stats(t);
     col["edge"].metrics_mb = peak_mb();
     std::cerr << fmt::format("edge metrics: {:.3f} s (AUROC {:.9f}, AUPR-In {:.9f}, FPR95 {:.6f})\n",
                              col["edge"].metrics.median, m.auroc, m.aupr_in, m.fpr95);
@@ -320,12 +310,12 @@ int main(int argc, char** argv) {
     const auto j = nlohmann::json::parse(out.substr(pos + 7, out.find('\n', pos) - pos - 7));
     for (const std::string name : {"official", "tuned"}) {
       Column& c = col[name];
-      c.train = stat(j.at(name).at("train_img_s").get<std::vector<double>>());
+      c.train = edge::bench::sample_stats(j.at(name).at("train_img_s").get<std::vector<double>>());
       c.train_mb = j.at(name).at("train_peak_mb").get<double>();
-      c.eval = stat(j.at(name).at("eval_img_s").get<std::vector<double>>());
+      c.eval = edge::bench::sample_stats(j.at(name).at("eval_img_s").get<std::vector<double>>());
       c.eval_mb = j.at(name).at("eval_peak_mb").get<double>();
     }
-    col["official"].metrics = stat(j.at("metrics").at("seconds").get<std::vector<double>>());
+    col["official"].metrics = edge::bench::sample_stats(j.at("metrics").at("seconds").get<std::vector<double>>());
     col["official"].metrics_mb = j.at("metrics").at("peak_mb").get<double>();
     const auto& v = j.at("metrics").at("values");
     // Same scores, same definitions: AUROC and AUPR-In must agree with sklearn.
