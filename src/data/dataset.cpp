@@ -102,4 +102,10 @@ std::shared_ptr<const ImageSource> file_source(std::vector<std::filesystem::path
   return std::make_shared<FileSource>(std::move(files));
 }
 
+torch::Tensor label_matrix(const std::vector<float>& flat, int64_t rows, int64_t classes) {
+  TORCH_CHECK(rows >= 0 && classes >= 0 && flat.size() == static_cast<size_t>(rows * classes),
+              "label_matrix: expected ", rows, " x ", classes, " labels, got ", flat.size(), " values");
+  return torch::from_blob(const_cast<float*>(flat.data()), {rows, classes}, torch::kFloat32).clone();
+}
+
 }  // namespace edge::data

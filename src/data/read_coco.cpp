@@ -174,7 +174,7 @@ Dataset read_coco(const std::filesystem::path& instances_json, const std::filesy
   const int64_t n = static_cast<int64_t>(files.size());
   out.name = fmt::format("coco/{}", image_dir.filename().string());
   out.images = file_source(std::move(files));
-  out.labels = torch::from_blob(labels.data(), {n, C}, torch::kFloat32).clone();
+  out.labels = label_matrix(labels, n, C);
   return out;
 }
 

@@ -104,7 +104,7 @@ Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems)
   out.class_names = std::move(class_names);
   const int64_t n = static_cast<int64_t>(files.size());
   out.images = file_source(std::move(files));
-  out.labels = torch::from_blob(labels.data(), {n, static_cast<int64_t>(C)}, torch::kFloat32).clone();
+  out.labels = label_matrix(labels, n, static_cast<int64_t>(C));
   return out;
 }
 

@@ -137,7 +137,7 @@ Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split
   out.class_names = std::move(class_names);
   const int64_t n = static_cast<int64_t>(files.size());
   out.images = file_source(std::move(files));
-  out.labels = torch::from_blob(kept_labels.data(), {n, static_cast<int64_t>(C)}, torch::kFloat32).clone();
+  out.labels = label_matrix(kept_labels, n, static_cast<int64_t>(C));
   return out;
 }
 

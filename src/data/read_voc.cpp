@@ -104,7 +104,7 @@ Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& sp
   out.class_names = classes;
   const int64_t n = static_cast<int64_t>(files.size());
   out.images = file_source(std::move(files));
-  if (labelled) out.labels = torch::from_blob(labels.data(), {n, C}, torch::kFloat32).clone();
+  if (labelled) out.labels = label_matrix(labels, n, C);
   return out;
 }
 
@@ -158,7 +158,7 @@ Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems) 
   out.class_names = voc_class_names();
   const int64_t kept = static_cast<int64_t>(files.size());
   out.images = file_source(std::move(files));
-  if (labels_var) out.labels = torch::from_blob(labels.data(), {kept, C}, torch::kFloat32).clone();
+  if (labels_var) out.labels = label_matrix(labels, kept, C);
   return out;
 }
 

@@ -33,6 +33,10 @@ std::shared_ptr<const ImageSource> memory_source(torch::Tensor images_u8, std::s
 // A source over image files, decoded as RGB (3 channels).
 std::shared_ptr<const ImageSource> file_source(std::vector<std::filesystem::path> files);
 
+// Multi-hot labels [rows, classes] (float32, owning a copy) from rows laid end to end, as
+// the readers collect them; `flat` must hold rows * classes values.
+torch::Tensor label_matrix(const std::vector<float>& flat, int64_t rows, int64_t classes);
+
 struct Dataset {
   std::string name;                      // e.g. "coco/train2014", "textures"
   std::vector<std::string> class_names;  // ID sets; empty for OE / OOD sets
