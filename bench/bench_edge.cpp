@@ -5,43 +5,46 @@
 //   (b) evaluation: images/s to logits + JointEnergy scores (eval mode, no grad),
 //   (c) metrics: FPR95 + AUROC + AUPR on --scores scores (half ID, half OOD), seconds.
 // Columns: `edge` (this program in the compute mode of --precision / --channels_last, by
-// default its fastest mode on the AVX-512-BF16 CPU it was tuned on, bf16 NCHW (measured
+// default bf16 NCHW, its fastest mode on the AVX-512-BF16 CPU it was tuned on (measured
 // faster than bf16 + channels-last for this small model, see BENCHMARKS.md), through the
-// real Trainer,
-// predict_logits and compute_ood_metrics), `edge fp32` (the reference compute mode), and the
-// peers of bench/edge_peer.py: `official` (fp32 NCHW loop as the official EDGE code runs
-// it; sklearn for metrics) and `tuned` (bf16 autocast + channels-last). Each figure is the
-// median over --repeats timed repeats (after one warm-up) with the min-max spread; each
-// phase's peak memory is the process's VmHWM after resetting it before the phase.
+// real Trainer, predict_logits and compute_ood_metrics), `edge fp32` (the reference compute
+// mode), and the peers of bench/edge_peer.py: `official` (fp32 NCHW loop as the official
+// EDGE code runs it; sklearn for metrics) and `tuned` (bf16 autocast + channels-last).
+//
+// Every side runs in its own worker process (bench/support/worker_process.h; this program
+// re-runs itself with --worker for its own sides) and the sides are interleaved: round r
+// runs one epoch (one evaluation pass, one metrics computation) of every side, in an order
+// rotated by r. On a shared or throttled machine a slow spell then hits all sides alike, and
+// the ratios are taken per round (edge and peer measured seconds apart) and summarised by
+// their median [min-max]. Round 0 of training and evaluation is a warm-up and not reported.
+// Each phase's peak memory is the worker's VmHWM, reset at the start of the phase.
 // The data are synthetic uint8 images of fashion-lt's shape (1x56x56) and multi-hot labels,
-// written once to a temporary folder that the peer reads (same images and labels; the peer
-// also reads the batch orders and flips, the C++ Trainer draws its own).
+// written once to a temporary folder that every worker reads (same images and labels; the
+// peers also read the batch orders and flips, the C++ Trainer draws its own).
 // The last line is `train_speedup=... eval_speedup=... metrics_speedup=... train_vs_tuned=...`
 // (the `edge` column vs the official-style peer, and vs the tuned peer for training).
 // --scale adds this project's time and peak memory for 1x/2x/4x the training-set size and
-// 1x/4x/16x the evaluated images.
+// 1x/4x/16x the evaluated images (in this process, after the workers have ended).
 //
 //   build/bench/bench_edge [--threads 2] [--steps 20] [--repeats 5] [--eval_images 2000]
 //                          [--scores 10000000] [--metric_repeats 5] [--scale]
 //                          [--precision bf16|fp32] [--channels_last true|false]
 //                          [--python /usr/bin/python3 | --no-python] [--no_reference] [--tmp DIR]
 // (--no_reference leaves out the `edge fp32` column, for quick A/B runs of one mode.)
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
-#include <tuple>
-#include <array>
 #include <chrono>
-#include <cstdio>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -56,14 +59,17 @@
 #include "edge/train/trainer.h"
 #include "support/peer_process.h"
 #include "support/sample_stats.h"
+#include "support/worker_process.h"
 
 namespace {
 
 using edge::bench::cpu_name;
-using edge::bench::run_command;
-using edge::bench::shell_quote;
+using edge::bench::peak_mb;
+using edge::bench::reset_peak;
 
 using Clock = std::chrono::steady_clock;
+using Stat = edge::bench::SampleStats;
+using nlohmann::json;
 
 struct Options {
   int threads = 2;
@@ -80,6 +86,9 @@ struct Options {
   std::string python = "/usr/bin/python3";
   std::string peer = (std::filesystem::path(EDGE_BENCH_DIR) / "edge_peer.py").string();
   std::filesystem::path tmp;
+  // Internal: run as the worker of one of this program's sides (see the header comment).
+  std::string worker;
+  std::filesystem::path spec;
 };
 
 Options parse(int argc, char** argv) {
@@ -104,6 +113,8 @@ Options parse(int argc, char** argv) {
     else if (a == "--no-python") o.python.clear();
     else if (a == "--no_reference") o.reference = false;
     else if (a == "--tmp") o.tmp = value();
+    else if (a == "--worker") o.worker = value();
+    else if (a == "--spec") o.spec = value();
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: bench_edge [--threads N] [--steps N] [--repeats N] [--eval_images N] [--scores N] "
                    "[--metric_repeats N] [--scale] [--precision fp32|bf16] [--channels_last true|false] "
@@ -118,32 +129,15 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Peak resident memory since the last reset, in MiB (Linux: VmHWM, reset via clear_refs).
-void reset_peak() { std::ofstream("/proc/self/clear_refs") << "5"; }
-double peak_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return std::nan("");
-}
-
-using Stat = edge::bench::SampleStats;
-
-struct Column {
-  Stat train, eval, metrics;
-  double train_mb = std::nan(""), eval_mb = std::nan(""), metrics_mb = std::nan("");
-};
-
 constexpr int64_t kBatch = 128, kOeBatch = 128, kEvalBatch = 500, kClasses = 8, kHidden = 1000;
 
-edge::train::TrainConfig bench_config(const Options& o, int64_t id_train, const std::string& precision, bool cl) {
+edge::train::TrainConfig bench_config(int threads, int64_t id_train, const std::string& precision, bool cl) {
   edge::train::TrainConfig c;
   c.score = "joint";
   c.start_epoch = 0;  // the gap term (bottom-k, pairwise relu) in every step, as in EDGE's second phase
   c.batch_size = kBatch;
   c.oe_batch_size = kOeBatch;
-  c.threads = o.threads;
+  c.threads = threads;
   c.data.id_train = id_train;
   c.model.hidden = kHidden;
   c.model.num_classes = kClasses;
@@ -167,54 +161,171 @@ edge::data::Benchmark make_data(int64_t n_train, int64_t n_eval) {
   return b;
 }
 
-struct TrainResult {
-  std::vector<double> img_s;
-  double peak = 0;
-  edge::model::MultiLabelNet net{nullptr};
-};
-
-// `epochs` epochs of the real Trainer; the first is a warm-up and not reported.
-TrainResult run_train(const Options& o, const edge::data::Benchmark& data, const std::string& precision, bool cl,
-                      int epochs) {
-  auto c = bench_config(o, data.id_train.size(), precision, cl);
-  c.n_epoch = epochs + 1;
-  std::ostringstream log;
-  reset_peak();
-  edge::train::Trainer trainer(c, data, log);
-  TrainResult r;
-  for (const auto& st : trainer.fit()) r.img_s.push_back(st.images_per_s);
-  r.img_s.erase(r.img_s.begin());
-  r.peak = peak_mb();
-  r.net = trainer.model();
-  return r;
+// One evaluation pass: logits + JointEnergy of every image; images/s.
+double eval_pass(edge::model::MultiLabelNet net, const edge::data::ImageSet& set,
+                 const edge::model::ComputeMode& mode) {
+  const auto t0 = Clock::now();
+  const auto logits = edge::eval::predict_logits(net, set, kEvalBatch, edge::data::kFashionLtMean,
+                                                 edge::data::kFashionLtStd, mode);
+  const auto s = edge::score::compute_score(edge::score::ScoreKind::EnergySum, logits);
+  TORCH_CHECK(s.size(0) == set.size(), "bench: expected one score per image");
+  return double(set.size()) / std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::vector<double> run_eval(edge::model::MultiLabelNet net, const edge::data::ImageSet& set,
-                             const edge::model::ComputeMode& mode, int repeats, double* peak) {
-  std::vector<double> rates;
-  reset_peak();
-  for (int r = 0; r <= repeats; ++r) {
-    const auto t0 = Clock::now();
-    const auto logits = edge::eval::predict_logits(net, set, kEvalBatch, edge::data::kFashionLtMean,
-                                                   edge::data::kFashionLtStd, mode);
-    const auto s = edge::score::compute_score(edge::score::ScoreKind::EnergySum, logits);
-    TORCH_CHECK(s.size(0) == set.size(), "bench: expected one score per image");
-    if (r > 0) rates.push_back(set.size() / std::chrono::duration<double>(Clock::now() - t0).count());
+std::vector<double> read_raw(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) throw std::runtime_error("cannot read " + file.string());
+  std::vector<double> v(size_t(in.tellg()) / sizeof(double));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * sizeof(double)));
+  return v;
+}
+
+void write_raw(const std::filesystem::path& file, const std::vector<double>& v) {
+  std::ofstream out(file, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(double)));
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+// The worker of one of this program's sides ("edge": --precision/--channels_last of the
+// coordinator, "edge-fp32": the reference mode), answering the requests of edge_peer.py.
+int run_worker(const Options& o) {
+  std::ifstream in(o.spec);
+  if (!in) throw std::runtime_error("cannot read the worker spec " + o.spec.string());
+  const json spec = json::parse(in);
+  torch::set_num_interop_threads(1);
+  torch::set_num_threads(spec.at("threads").get<int>());
+  const std::filesystem::path dir = spec.at("dir").get<std::string>();
+  const auto load = [&](const char* name) { return edge::model::load_torch_file(dir / name).toTensor(); };
+  edge::data::Benchmark data;
+  data.name = "synthetic";
+  for (int64_t c = 0; c < kClasses; ++c) data.class_names.push_back(fmt::format("c{}", c));
+  data.id_train.name = "id_train";
+  data.id_train.images = load("id_images.pt");
+  data.id_train.labels = load("id_labels.pt");
+  data.oe_train.name = "oe_train";
+  data.oe_train.images = load("oe_images.pt");
+  data.id_test.name = "eval";
+  data.id_test.images = load("eval_images.pt");
+  const bool reference = o.worker == "edge-fp32";
+  if (!reference && o.worker != "edge") throw std::runtime_error("unknown worker " + o.worker);
+  auto config = bench_config(spec.at("threads").get<int>(), data.id_train.size(),
+                             reference ? "fp32" : spec.at("precision").get<std::string>(),
+                             !reference && spec.at("channels_last").get<bool>());
+  config.n_epoch = spec.at("repeats").get<int>() + 1;
+  std::ostringstream log;
+  std::unique_ptr<edge::train::Trainer> trainer;
+  std::vector<double> id_scores, ood_scores;
+  edge::bench::serve_requests([&](const std::string& request) -> json {
+    if (request == "info") return json::object();
+    if (request == "train") {
+      if (!trainer) trainer = std::make_unique<edge::train::Trainer>(config, data, log);
+      return {{"img_s", trainer->train_epoch().images_per_s}};
+    }
+    if (request == "eval") {
+      if (!trainer) throw std::runtime_error("eval before train");
+      return {{"img_s", eval_pass(trainer->model(), data.id_test, trainer->config().compute_mode())}};
+    }
+    if (request == "metrics") {
+      if (id_scores.empty()) {
+        id_scores = read_raw(dir / "scores_id.f64");
+        ood_scores = read_raw(dir / "scores_ood.f64");
+      }
+      const auto t0 = Clock::now();
+      const auto m = edge::metrics::compute_ood_metrics(edge::metrics::ScoreView(id_scores),
+                                                        edge::metrics::ScoreView(ood_scores));
+      return {{"s", std::chrono::duration<double>(Clock::now() - t0).count()},
+              {"values", {{"auroc", m.auroc}, {"aupr_in", m.aupr_in}, {"fpr95", m.fpr95}}}};
+    }
+    if (request == "peak") {
+      const double mb = peak_mb();
+      reset_peak();
+      return {{"mb", mb}};
+    }
+    throw std::runtime_error("unknown request '" + request + "'");
+  });
+  return 0;
+}
+
+// One side of the table: its worker and what the phases measured.
+struct Side {
+  std::string name;
+  std::unique_ptr<edge::bench::WorkerProcess> worker;
+  std::vector<double> train, eval, metrics;  // per reported round
+  double train_mb = std::nan(""), eval_mb = std::nan(""), metrics_mb = std::nan("");
+  json metric_values;
+};
+
+// Runs `rounds` rounds of `request` on every side in `sides` (rotating the order), after
+// `warmup` unreported rounds; appends `key` of each answer to `out(side)` and records each
+// side's peak memory of the phase in `peak(side)`.
+template <class Out, class Peak>
+void run_phase(std::vector<Side*> sides, const std::string& request, const std::string& key, int warmup, int rounds,
+               Out out, Peak peak) {
+  for (Side* s : sides) s->worker->request("peak");  // resets VmHWM
+  const size_t n = sides.size();
+  for (int r = 0; r < warmup + rounds; ++r) {
+    for (size_t i = 0; i < n; ++i) {
+      Side* s = sides[(i + size_t(r)) % n];
+      const json answer = s->worker->request(request);
+      if (r >= warmup) out(*s).push_back(answer.at(key).get<double>());
+      if (request == "metrics") s->metric_values = answer.at("values");
+    }
+    std::cerr << fmt::format("bench_edge: {} round {}/{} done\n", request, r + 1, warmup + rounds);
   }
-  *peak = peak_mb();
-  return rates;
+  for (Side* s : sides) peak(*s) = s->worker->request("peak").at("mb").get<double>();
+}
+
+// Per-round ratios a[r] / b[r] (both measured in the same round).
+Stat paired_ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> r;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) r.push_back(a[i] / b[i]);
+  if (r.empty()) return {std::nan(""), std::nan(""), std::nan("")};
+  return edge::bench::sample_stats(r);
 }
 
 std::string fmt_stat(const Stat& s, int digits) {
   if (!std::isfinite(s.median)) return "-";
   return fmt::format("{:.{}f} [{:.{}f}-{:.{}f}]", s.median, digits, s.lo, digits, s.hi, digits);
 }
+std::string fmt_stat(const std::vector<double>& v, int digits) {
+  return v.empty() ? "-" : fmt_stat(edge::bench::sample_stats(v), digits);
+}
 std::string fmt_mb(double v) { return std::isfinite(v) ? fmt::format("{:.0f}", v) : "-"; }
 
-void write_raw(const std::filesystem::path& file, const std::vector<double>& v) {
-  std::ofstream out(file, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * sizeof(double)));
-  if (!out) throw std::runtime_error("cannot write " + file.string());
+// --scale: this project alone, in this process, after the workers have ended.
+void print_scale(const Options& o, int64_t n_train) {
+  std::cout << "\nscale (this project, edge mode, in one process): time and peak memory vs size\n"
+               "| phase | size | images | seconds | images/s | peak MiB | data MiB |\n|---|---|---:|---:|---:|---:|---:|\n";
+  for (const int64_t k : {1, 2, 4}) {
+    torch::manual_seed(k);
+    const auto d = make_data(k * n_train, 1);
+    auto c = bench_config(o.threads, d.id_train.size(), o.precision, o.channels_last);
+    c.n_epoch = 1;
+    std::ostringstream log;
+    reset_peak();
+    edge::train::Trainer trainer(c, d, log);
+    const double rate = trainer.train_epoch().images_per_s;
+    const double images = double(k * o.steps * (kBatch + kOeBatch));
+    const double data_mb = 2.0 * double(d.id_train.images.numel()) / (1024.0 * 1024.0);
+    std::cout << fmt::format("| train epoch | {}x | {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} |\n", k, images,
+                             images / rate, rate, peak_mb(), data_mb);
+  }
+  const auto train_data = make_data(n_train, 1);
+  auto c = bench_config(o.threads, n_train, o.precision, o.channels_last);
+  c.n_epoch = 1;
+  std::ostringstream log;
+  edge::train::Trainer trainer(c, train_data, log);
+  for (const int64_t k : {1, 4, 16}) {
+    torch::manual_seed(k);
+    const auto d = make_data(kBatch, k * o.eval_images);
+    reset_peak();
+    eval_pass(trainer.model(), d.id_test, trainer.config().compute_mode());  // warm-up
+    const double rate = eval_pass(trainer.model(), d.id_test, trainer.config().compute_mode());
+    const double data_mb = double(d.id_test.images.numel()) / (1024.0 * 1024.0);
+    std::cout << fmt::format("| eval | {}x | {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} |\n", k, d.id_test.size(),
+                             double(d.id_test.size()) / rate, rate, peak_mb(), data_mb);
+  }
 }
 
 }  // namespace
@@ -223,60 +334,29 @@ int main(int argc, char** argv) {
   Options o;
   try {
     o = parse(argc, argv);
+    if (!o.worker.empty()) return run_worker(o);
   } catch (const std::exception& e) {
-    std::cerr << "bench_edge: " << e.what() << "\n";
+    std::cerr << "bench_edge" << (o.worker.empty() ? "" : " worker " + o.worker) << ": " << e.what() << "\n";
     return 2;
   }
   torch::set_num_interop_threads(1);
   torch::set_num_threads(o.threads);
   const std::string edge_mode = o.precision + (o.channels_last ? " channels-last" : " NCHW");
 
-  // Shared data, written for the peer.
+  // Shared data, written for the workers.
   torch::manual_seed(0);
   const int64_t n_train = o.steps * kBatch;
-  const edge::data::Benchmark data = make_data(n_train, o.eval_images);
-  std::mt19937_64 rng(1);
-  std::vector<double> id_scores(o.scores / 2), ood_scores(o.scores - o.scores / 2);
+  const std::filesystem::path dir = o.tmp.empty()
+      ? std::filesystem::temp_directory_path() / fmt::format("bench_edge_{}", getpid())
+      : o.tmp;
+  std::filesystem::create_directories(dir);
   {
+    const edge::data::Benchmark data = make_data(n_train, o.eval_images);
+    std::mt19937_64 rng(1);
+    std::vector<double> id_scores(o.scores / 2), ood_scores(o.scores - o.scores / 2);
     std::normal_distribution<double> normal(0.0, 1.0);
     for (auto& x : id_scores) x = normal(rng) + 1.0;
     for (auto& x : ood_scores) x = normal(rng);
-  }
-  const auto dir = o.tmp.empty() ? std::filesystem::temp_directory_path() / fmt::format("bench_edge_{}", getpid())
-                                 : o.tmp;
-  std::filesystem::create_directories(dir);
-
-  std::map<std::string, Column> col;
-  // This project, default mode and fp32 reference mode.
-  for (const auto& [name, prec, cl] : {std::tuple<std::string, std::string, bool>{"edge", o.precision, o.channels_last},
-                                       {"edge fp32", "fp32", false}}) {
-    if (name == "edge fp32" && (!o.reference || (o.precision == "fp32" && !o.channels_last))) continue;
-    auto tr = run_train(o, data, prec, cl, o.repeats);
-    Column& c = col[name];
-    c.train = edge::bench::sample_stats(tr.img_s);
-    c.train_mb = tr.peak;
-    c.eval = edge::bench::sample_stats(run_eval(tr.net, data.id_test, {prec == "bf16", cl}, o.repeats, &c.eval_mb));
-    std::cerr << fmt::format("{}: train {:.0f} img/s, eval {:.0f} img/s\n", name, c.train.median, c.eval.median);
-  }
-  edge::metrics::OodMetrics m;
-  {
-    std::vector<double> t;
-    reset_peak();
-    for (int r = 0; r < o.metric_repeats; ++r) {
-      const auto t0 = Clock::now();
-      m = edge::metrics::compute_ood_metrics(edge::metrics::ScoreView(id_scores), edge::metrics::ScoreView(ood_scores));
-      t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-    }
-    col["edge"].metrics = edge::bench::sample_stats(t);
-    col["edge"].metrics_mb = peak_mb();
-    std::cerr << fmt::format("edge metrics: {:.3f} s (AUROC {:.9f}, AUPR-In {:.9f}, FPR95 {:.6f})\n",
-                             col["edge"].metrics.median, m.auroc, m.aupr_in, m.fpr95);
-  }
-
-  // The peers.
-  double fwd_flops = std::nan("");
-  std::string versions = fmt::format("LibTorch {}", TORCH_VERSION);
-  if (!o.python.empty()) {
     using edge::model::save_torch_file;
     const int64_t epochs = o.repeats + 1, per_step = kBatch + kOeBatch;
     std::vector<torch::Tensor> orders, oe_orders;
@@ -293,44 +373,64 @@ int main(int argc, char** argv) {
     save_torch_file((torch::rand({epochs, o.steps, per_step}) < 0.5).to(torch::kUInt8), dir / "flips.pt");
     write_raw(dir / "scores_id.f64", id_scores);
     write_raw(dir / "scores_ood.f64", ood_scores);
-    const auto cfg = bench_config(o, n_train, "fp32", false);
-    const nlohmann::json spec = {{"dir", dir.string()}, {"threads", o.threads}, {"train_steps", o.steps},
-                                 {"repeats", o.repeats}, {"metric_repeats", o.metric_repeats},
-                                 {"batch", kBatch}, {"oe_batch", kOeBatch}, {"eval_batch", kEvalBatch},
-                                 {"hidden", kHidden}, {"num_classes", kClasses}, {"alpha", cfg.alpha},
-                                 {"beta", cfg.energy_beta}, {"k", cfg.k}, {"m", cfg.m},
-                                 {"mean", edge::data::kFashionLtMean}, {"std", edge::data::kFashionLtStd},
-                                 {"modes", {"official", "tuned"}}};
-    const std::string out = run_command(o.python + " " + shell_quote(o.peer) + " " + shell_quote(spec.dump()));
-    const auto pos = out.find("RESULT ");
-    if (pos == std::string::npos) {
-      std::cerr << "bench_edge: no RESULT line from the Python peer:\n" << out;
-      return 1;
-    }
-    const auto j = nlohmann::json::parse(out.substr(pos + 7, out.find('\n', pos) - pos - 7));
-    for (const std::string name : {"official", "tuned"}) {
-      Column& c = col[name];
-      c.train = edge::bench::sample_stats(j.at(name).at("train_img_s").get<std::vector<double>>());
-      c.train_mb = j.at(name).at("train_peak_mb").get<double>();
-      c.eval = edge::bench::sample_stats(j.at(name).at("eval_img_s").get<std::vector<double>>());
-      c.eval_mb = j.at(name).at("eval_peak_mb").get<double>();
-    }
-    col["official"].metrics = edge::bench::sample_stats(j.at("metrics").at("seconds").get<std::vector<double>>());
-    col["official"].metrics_mb = j.at("metrics").at("peak_mb").get<double>();
-    const auto& v = j.at("metrics").at("values");
-    // Same scores, same definitions: AUROC and AUPR-In must agree with sklearn.
-    if (std::fabs(v.at("auroc").get<double>() - m.auroc) > 1e-9 ||
-        std::fabs(v.at("aupr_in").get<double>() - m.aupr_in) > 1e-9) {
-      std::cerr << fmt::format("bench_edge: metrics disagree with sklearn: AUROC {} vs {}, AUPR {} vs {}\n", m.auroc,
-                               v.at("auroc").get<double>(), m.aupr_in, v.at("aupr_in").get<double>());
-      return 1;
-    }
-    fwd_flops = j.at("forward_flops_per_image").get<double>();
-    versions += fmt::format(" | PyTorch {}, scikit-learn {}, NumPy {} ({})", j.at("torch_version").get<std::string>(),
-                            j.at("sklearn_version").get<std::string>(), j.at("numpy_version").get<std::string>(),
-                            o.python);
   }
+  const auto cfg = bench_config(o.threads, n_train, "fp32", false);
+  const json spec = {{"dir", dir.string()}, {"threads", o.threads}, {"train_steps", o.steps},
+                     {"repeats", o.repeats}, {"batch", kBatch}, {"oe_batch", kOeBatch}, {"eval_batch", kEvalBatch},
+                     {"hidden", kHidden}, {"num_classes", kClasses}, {"alpha", cfg.alpha}, {"beta", cfg.energy_beta},
+                     {"k", cfg.k}, {"m", cfg.m}, {"mean", edge::data::kFashionLtMean},
+                     {"std", edge::data::kFashionLtStd}, {"precision", o.precision},
+                     {"channels_last", o.channels_last}};
+  const auto spec_file = dir / "spec.json";
+  std::ofstream(spec_file) << spec.dump();
+
+  std::vector<Side> sides;
+  double fwd_flops = std::nan("");
+  std::string versions = fmt::format("LibTorch {}", TORCH_VERSION);
+  int status = 0;
+  try {
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const auto add = [&](const std::string& name, std::vector<std::string> argv) {
+      sides.push_back(Side{name, std::make_unique<edge::bench::WorkerProcess>(name, argv)});
+    };
+    add("edge", {self, "--worker", "edge", "--spec", spec_file.string()});
+    if (o.reference && !(o.precision == "fp32" && !o.channels_last))
+      add("edge fp32", {self, "--worker", "edge-fp32", "--spec", spec_file.string()});
+    if (!o.python.empty()) {
+      add("official", {o.python, o.peer, spec_file.string(), "official"});
+      add("tuned", {o.python, o.peer, spec_file.string(), "tuned"});
+      const json info = sides[sides.size() - 2].worker->request("info");
+      fwd_flops = info.at("forward_flops_per_image").get<double>();
+      versions += fmt::format(" | PyTorch {}, scikit-learn {}, NumPy {} ({})", info.at("torch_version").get<std::string>(),
+                              info.at("sklearn_version").get<std::string>(), info.at("numpy_version").get<std::string>(),
+                              o.python);
+    }
+    std::vector<Side*> all, metric_sides;
+    for (Side& s : sides) {
+      all.push_back(&s);
+      if (s.name == "edge" || s.name == "official") metric_sides.push_back(&s);
+    }
+    run_phase(all, "train", "img_s", 1, o.repeats, [](Side& s) -> auto& { return s.train; },
+              [](Side& s) -> double& { return s.train_mb; });
+    run_phase(all, "eval", "img_s", 1, o.repeats, [](Side& s) -> auto& { return s.eval; },
+              [](Side& s) -> double& { return s.eval_mb; });
+    run_phase(metric_sides, "metrics", "s", 0, o.metric_repeats, [](Side& s) -> auto& { return s.metrics; },
+              [](Side& s) -> double& { return s.metrics_mb; });
+    if (metric_sides.size() == 2) {
+      // Same scores, same definitions: AUROC and AUPR-In must agree with sklearn.
+      const json& a = metric_sides[0]->metric_values;
+      const json& b = metric_sides[1]->metric_values;
+      if (std::fabs(a.at("auroc").get<double>() - b.at("auroc").get<double>()) > 1e-9 ||
+          std::fabs(a.at("aupr_in").get<double>() - b.at("aupr_in").get<double>()) > 1e-9)
+        throw std::runtime_error(fmt::format("metrics disagree with sklearn: {} vs {}", a.dump(), b.dump()));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "bench_edge: " << e.what() << "\n";
+    status = 1;
+  }
+  for (Side& s : sides) s.worker.reset();  // quit
   std::filesystem::remove_all(dir);
+  if (status != 0) return status;
 
   std::cout << fmt::format(
       "EDGE step, evaluation and metrics: this project vs PyTorch peers (bench/bench_edge, bench/edge_peer.py)\n"
@@ -338,70 +438,53 @@ int main(int argc, char** argv) {
       "model: small_resnet (width 16) + clssimp (hidden {}), 8 classes, input 1x56x56 uint8 -> normalised float\n"
       "train: batch {} ID + {} OE, EDGE loss with the gap term (k 32, m 1), SGD nesterov + one-cycle; {} steps per "
       "timed epoch\neval: {} images, batch {}, logits + JointEnergy; metrics: {} scores ({} ID + {} OOD, float64)\n"
-      "figures: median [min-max] of {} timed repeats after 1 warm-up (metrics: {} repeats); peak = VmHWM of the "
-      "phase (MiB)\nedge = this project with --precision {}; edge fp32 = its reference mode (fp32 NCHW)\n\n",
+      "every side in its own process, interleaved: round r runs one epoch / eval pass / metrics computation of each "
+      "side in rotated order;\nfigures: median [min-max] over {} rounds after 1 warm-up round (metrics: {} rounds); "
+      "peak = the worker's VmHWM in the phase (MiB)\nedge = this project with --precision {}; edge fp32 = its "
+      "reference mode (fp32 NCHW)\n\n",
       cpu_name(), o.threads, versions, kHidden, kBatch, kOeBatch, o.steps, o.eval_images, kEvalBatch, o.scores,
-      id_scores.size(), ood_scores.size(), o.repeats, o.metric_repeats, edge_mode);
+      o.scores / 2, o.scores - o.scores / 2, o.repeats, o.metric_repeats, edge_mode);
   std::cout << "| side | train img/s | train peak MiB | eval img/s | eval peak MiB | metrics s | metrics peak MiB |\n"
                "|---|---:|---:|---:|---:|---:|---:|\n";
-  for (const std::string name : {"edge", "edge fp32", "official", "tuned"}) {
-    if (!col.count(name)) continue;
-    const Column& c = col.at(name);
-    std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", name, fmt_stat(c.train, 0), fmt_mb(c.train_mb),
-                             fmt_stat(c.eval, 0), fmt_mb(c.eval_mb), fmt_stat(c.metrics, 3), fmt_mb(c.metrics_mb));
+  std::map<std::string, const Side*> by_name;
+  for (const Side& s : sides) {
+    by_name[s.name] = &s;
+    std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", s.name, fmt_stat(s.train, 0),
+                             fmt_mb(s.train_mb), fmt_stat(s.eval, 0), fmt_mb(s.eval_mb), fmt_stat(s.metrics, 3),
+                             fmt_mb(s.metrics_mb));
   }
-  const Column& e = col.at("edge");
+  const Side& e = *by_name.at("edge");
   const auto ratio = [](double a, double b) { return std::isfinite(a) && std::isfinite(b) && b > 0 ? a / b : std::nan(""); };
   double train_speedup = std::nan(""), eval_speedup = std::nan(""), metrics_speedup = std::nan(""),
          train_vs_tuned = std::nan("");
-  if (col.count("official")) {
-    const Column& off = col.at("official");
-    const Column& tun = col.at("tuned");
-    train_speedup = ratio(e.train.median, off.train.median);
-    eval_speedup = ratio(e.eval.median, off.eval.median);
-    metrics_speedup = ratio(off.metrics.median, e.metrics.median);
-    train_vs_tuned = ratio(e.train.median, tun.train.median);
+  if (by_name.count("official")) {
+    const Side& off = *by_name.at("official");
+    const Side& tun = *by_name.at("tuned");
+    const Stat tr_off = paired_ratio(e.train, off.train), tr_tun = paired_ratio(e.train, tun.train),
+               ev_off = paired_ratio(e.eval, off.eval), ev_tun = paired_ratio(e.eval, tun.eval),
+               me_off = paired_ratio(off.metrics, e.metrics);
+    train_speedup = tr_off.median;
+    eval_speedup = ev_off.median;
+    metrics_speedup = me_off.median;
+    train_vs_tuned = tr_tun.median;
     std::cout << fmt::format(
-        "\nratios (edge / peer, higher = edge faster): train vs official {:.2f}, vs tuned {:.2f}; eval vs official "
-        "{:.2f}, vs tuned {:.2f}; metrics vs sklearn {:.1f}\npeak memory edge / official: train {:.2f}, eval {:.2f}, "
-        "metrics {:.2f}\n",
-        train_speedup, train_vs_tuned, eval_speedup, ratio(e.eval.median, tun.eval.median), metrics_speedup,
+        "\nratios per round (edge / peer, higher = edge faster), median [min-max]: train vs official {}, vs tuned "
+        "{}; eval vs official {}, vs tuned {}; metrics vs sklearn {}\npeak memory edge / official: train {:.2f}, "
+        "eval {:.2f}, metrics {:.2f}\n",
+        fmt_stat(tr_off, 2), fmt_stat(tr_tun, 2), fmt_stat(ev_off, 2), fmt_stat(ev_tun, 2), fmt_stat(me_off, 1),
         ratio(e.train_mb, off.train_mb), ratio(e.eval_mb, off.eval_mb), ratio(e.metrics_mb, off.metrics_mb));
   }
   if (std::isfinite(fwd_flops)) {
     // Training ~ 3x the forward FLOPs (forward, input gradients, weight gradients).
     for (const std::string name : {"edge", "edge fp32"}) {
-      if (!col.count(name)) continue;
-      const double gflops = 3.0 * fwd_flops * col.at(name).train.median / 1e9;
+      if (!by_name.count(name)) continue;
+      const double gflops = 3.0 * fwd_flops * edge::bench::sample_stats(by_name.at(name)->train).median / 1e9;
       std::cout << fmt::format("{}: sustained training {:.1f} GFLOP/s = {:.1f}% of the 230 GFLOP/s fp32 sgemm peak "
                                "({:.1f} MFLOP forward per image)\n",
                                name, gflops, 100.0 * gflops / 230.0, fwd_flops / 1e6);
     }
   }
-
-  if (o.scale) {
-    std::cout << "\nscale (this project, edge mode): time and peak memory vs size\n"
-                 "| phase | size | images | seconds | images/s | peak MiB | data MiB |\n|---|---|---:|---:|---:|---:|---:|\n";
-    for (const int64_t k : {1, 2, 4}) {
-      torch::manual_seed(k);
-      const auto d = make_data(k * n_train, 1);
-      const auto tr = run_train(o, d, o.precision, o.channels_last, 1);
-      const double images = double(k * o.steps * (kBatch + kOeBatch));
-      const double data_mb = 2.0 * double(d.id_train.images.numel()) / (1024.0 * 1024.0);
-      std::cout << fmt::format("| train epoch | {}x | {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} |\n", k, images,
-                               images / tr.img_s.at(0), tr.img_s.at(0), tr.peak, data_mb);
-    }
-    const auto tr = run_train(o, make_data(n_train, 1), o.precision, o.channels_last, 0);
-    for (const int64_t k : {1, 4, 16}) {
-      torch::manual_seed(k);
-      const auto d = make_data(kBatch, k * o.eval_images);
-      double peak = 0;
-      const auto rates = run_eval(tr.net, d.id_test, {o.precision == "bf16", o.channels_last}, 1, &peak);
-      const double data_mb = double(d.id_test.images.numel()) / (1024.0 * 1024.0);
-      std::cout << fmt::format("| eval | {}x | {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} |\n", k, d.id_test.size(),
-                               double(d.id_test.size()) / rates.at(0), rates.at(0), peak, data_mb);
-    }
-  }
+  if (o.scale) print_scale(o, n_train);
   std::cout << fmt::format("\ntrain_speedup={:.2f} eval_speedup={:.2f} metrics_speedup={:.1f} train_vs_tuned={:.2f}\n",
                            train_speedup, eval_speedup, metrics_speedup, train_vs_tuned);
   return 0;

@@ -11,15 +11,22 @@
 
 Both read the tensors bench_edge wrote (same images, labels, orders and scores), use the
 same model (small_resnet + clssimp head, scripts/make_backbone_goldens.py), batch sizes and
-thread count, and time the same work as the C++ side. Each phase's peak memory is the
-process's VmHWM after resetting it (/proc/self/clear_refs) before the phase.
+thread count, and time the same work as the C++ side.
 
-Usage (normally run by bench_edge itself): /usr/bin/python3 bench/edge_peer.py '<json spec>'
-Prints one line "RESULT <json>".
+Each side is one worker process (bench/support/worker_process.h): bench_edge sends one
+request per line and reads one "RESULT <json>" line back, so that it can interleave the sides
+round by round:
+  info     versions and forward FLOPs per image
+  train    one more training epoch (the first request builds the model and optimiser)
+  eval     one evaluation pass over the eval images with the trained model
+  metrics  FPR95 + AUROC + AUPR of the saved scores with sklearn
+  peak     VmHWM (MiB) since the last "peak", then resets it (/proc/self/clear_refs)
+  quit
+
+Usage (normally run by bench_edge itself): /usr/bin/python3 bench/edge_peer.py SPEC.json official|tuned
 """
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -96,20 +103,25 @@ def build_net(spec, tuned):
     return net
 
 
-def train_phase(spec, data, tuned):
-    """One epoch per repeat (the first is a warm-up); images/s per timed epoch."""
-    net = build_net(spec, tuned)
-    net.train()
-    b, b_oe, steps = spec["batch"], spec["oe_batch"], spec["train_steps"]
-    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps * (spec["repeats"] + 1),
-                                                pct_start=0.2)
-    id_x, id_y, oe_x = data["id_images"], data["id_labels"], data["oe_images"]
-    rates = []
-    for epoch in range(spec["repeats"] + 1):
-        order = data["orders"][epoch]
-        oe_order = data["oe_orders"][epoch]
-        flips = data["flips"][epoch]
+class Side:
+    """One peer: its model, optimiser and schedule, advanced one epoch per train request."""
+
+    def __init__(self, spec, data, tuned):
+        self.spec, self.data, self.tuned = spec, data, tuned
+        self.net = build_net(spec, tuned)
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(
+            self.opt, max_lr=0.1, total_steps=spec["train_steps"] * (spec["repeats"] + 1), pct_start=0.2)
+        self.epoch = 0
+
+    def train_epoch(self):
+        """One epoch of the EDGE step; images/s."""
+        spec, data, net, opt = self.spec, self.data, self.net, self.opt
+        net.train()
+        b, b_oe, steps = spec["batch"], spec["oe_batch"], spec["train_steps"]
+        id_x, id_y, oe_x = data["id_images"], data["id_labels"], data["oe_images"]
+        order, oe_order, flips = data["orders"][self.epoch], data["oe_orders"][self.epoch], data["flips"][self.epoch]
+        self.epoch += 1
         t0 = time.perf_counter()
         for s in range(steps):
             idx = order[s * b:(s + 1) * b]
@@ -117,90 +129,97 @@ def train_phase(spec, data, tuned):
             x = normalise(x)
             x = torch.where(flips[s].view(-1, 1, 1, 1), x.flip(3), x)
             y = id_y.index_select(0, idx)
-            if tuned:
+            if self.tuned:
                 with torch.autocast("cpu", dtype=torch.bfloat16):
-                    logits = net(x.contiguous(memory_format=torch.channels_last))
+                    logits = self.net(x.contiguous(memory_format=torch.channels_last))
                 logits = logits.float()
             else:
-                logits = net(x)
+                logits = self.net(x)
             loss = edge_loss(logits, y, b, spec)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            sched.step()
+            self.sched.step()
             loss.item()
-        if epoch > 0:
-            rates.append(steps * (b + b_oe) / (time.perf_counter() - t0))
-    return net, rates
+        return steps * (b + b_oe) / (time.perf_counter() - t0)
 
-
-def eval_phase(spec, net, images, tuned, repeats):
-    net.eval()
-    rates = []
-    for r in range(repeats + 1):
+    def eval_pass(self):
+        """Logits + JointEnergy of every eval image in eval mode; images/s."""
+        images, net = self.data["eval_images"], self.net
+        net.eval()
         t0 = time.perf_counter()
         scores = []
         with torch.no_grad():
-            for i in range(0, images.shape[0], spec["eval_batch"]):
-                x = normalise(images[i:i + spec["eval_batch"]])
-                if tuned:
+            for i in range(0, images.shape[0], self.spec["eval_batch"]):
+                x = normalise(images[i:i + self.spec["eval_batch"]])
+                if self.tuned:
                     with torch.autocast("cpu", dtype=torch.bfloat16):
                         logits = net(x.contiguous(memory_format=torch.channels_last))
                 else:
                     logits = net(x)
                 scores.append(F.softplus(logits.float()).sum(1))
         torch.cat(scores)
-        if r > 0:
-            rates.append(images.shape[0] / (time.perf_counter() - t0))
-    return rates
+        return images.shape[0] / (time.perf_counter() - t0)
 
 
-def metrics_phase(spec):
-    id_s = np.fromfile(os.path.join(spec["dir"], "scores_id.f64"), dtype=np.float64)
-    ood_s = np.fromfile(os.path.join(spec["dir"], "scores_ood.f64"), dtype=np.float64)
-    times, values = [], {}
-    for _ in range(spec["metric_repeats"]):
-        reset_peak()
-        t0 = time.perf_counter()
-        labels = np.concatenate([np.ones(id_s.size), np.zeros(ood_s.size)])
-        scores = np.concatenate([id_s, ood_s])
-        auroc = skm.roc_auc_score(labels, scores)
-        aupr = skm.average_precision_score(labels, scores)
-        fpr, tpr, _ = skm.roc_curve(labels, scores)
-        fpr95 = float(fpr[np.searchsorted(tpr, 0.95, side="left")])
-        times.append(time.perf_counter() - t0)
-        values = {"auroc": float(auroc), "aupr_in": float(aupr), "fpr95_roc": fpr95}
-    return times, values, peak_mb()
+def metrics_once(id_s, ood_s):
+    """sklearn FPR95 + AUROC + AUPR-In of the saved scores; (seconds, values)."""
+    t0 = time.perf_counter()
+    labels = np.concatenate([np.ones(id_s.size), np.zeros(ood_s.size)])
+    scores = np.concatenate([id_s, ood_s])
+    auroc = skm.roc_auc_score(labels, scores)
+    aupr = skm.average_precision_score(labels, scores)
+    fpr, tpr, _ = skm.roc_curve(labels, scores)
+    fpr95 = float(fpr[np.searchsorted(tpr, 0.95, side="left")])
+    return time.perf_counter() - t0, {"auroc": float(auroc), "aupr_in": float(aupr), "fpr95_roc": fpr95}
 
 
 def main():
     global MEAN, STD
-    spec = json.loads(sys.argv[1])
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+    name = sys.argv[2]
+    if name not in ("official", "tuned"):
+        sys.exit(f"edge_peer.py: expected side official or tuned, got {name!r}")
     MEAN, STD = spec["mean"], spec["std"]
     torch.set_num_threads(spec["threads"])
     torch.set_num_interop_threads(1)
     d = spec["dir"]
-    data = {name: torch.load(os.path.join(d, name + ".pt"))
-            for name in ["id_images", "id_labels", "oe_images", "eval_images", "orders", "oe_orders", "flips"]}
+    data = {key: torch.load(os.path.join(d, key + ".pt"))
+            for key in ["id_images", "id_labels", "oe_images", "eval_images", "orders", "oe_orders", "flips"]}
     data["flips"] = data["flips"].bool()
-    out = {"torch_version": str(torch.__version__), "sklearn_version": sklearn.__version__,
-           "numpy_version": np.__version__}
-    out["forward_flops_per_image"] = forward_flops_per_image(build_net(spec, False), normalise(data["eval_images"][:8]))
-    for name, tuned in [("official", False), ("tuned", True)]:
-        if name not in spec["modes"]:
-            continue
-        reset_peak()
-        net, train_rates = train_phase(spec, data, tuned)
-        train_peak = peak_mb()
-        reset_peak()
-        eval_rates = eval_phase(spec, net, data["eval_images"], tuned, spec["repeats"])
-        out[name] = {"train_img_s": train_rates, "train_peak_mb": train_peak,
-                     "eval_img_s": eval_rates, "eval_peak_mb": peak_mb()}
-        print(f"peer {name} done", file=sys.stderr, flush=True)
-    if spec["metric_repeats"] > 0:
-        times, values, mpeak = metrics_phase(spec)
-        out["metrics"] = {"seconds": times, "values": values, "peak_mb": mpeak}
-    print("RESULT " + json.dumps(out), flush=True)
+    side, scores = None, None
+    for line in sys.stdin:
+        request = line.strip()
+        if request == "quit":
+            break
+        try:
+            if request == "info":
+                out = {"torch_version": str(torch.__version__), "sklearn_version": sklearn.__version__,
+                       "numpy_version": np.__version__,
+                       "forward_flops_per_image": forward_flops_per_image(build_net(spec, False),
+                                                                          normalise(data["eval_images"][:8]))}
+            elif request == "train":
+                side = side or Side(spec, data, name == "tuned")
+                out = {"img_s": side.train_epoch()}
+            elif request == "eval":
+                if side is None:
+                    raise RuntimeError("eval before train")
+                out = {"img_s": side.eval_pass()}
+            elif request == "metrics":
+                if scores is None:
+                    scores = [np.fromfile(os.path.join(d, f), dtype=np.float64)
+                              for f in ("scores_id.f64", "scores_ood.f64")]
+                seconds, values = metrics_once(*scores)
+                out = {"s": seconds, "values": values}
+            elif request == "peak":
+                out = {"mb": peak_mb()}
+                reset_peak()
+            else:
+                raise RuntimeError(f"unknown request {request!r}")
+        except Exception as e:  # reported to bench_edge, which names this worker
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print("RESULT " + json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

@@ -385,24 +385,31 @@ EpochStats Trainer::run_epoch() {
   return st;
 }
 
+EpochStats Trainer::train_epoch() {
+  if (epochs_done_ >= config_.n_epoch)
+    throw UsageError(fmt::format("train_epoch: all {} epochs of --n_epoch are done", config_.n_epoch));
+  const EpochStats st = run_epoch();
+  history_.push_back(st);
+  session_seconds_ += st.seconds;
+  ++session_epochs_;
+  // ETA from the epochs run by this process (restored ones may come from another machine).
+  const double eta = session_seconds_ / double(session_epochs_) * double(config_.n_epoch - epochs_done_);
+  std::string extra = mode_ == Mode::Joint ? fmt::format(" (beta {:g})", st.beta) : "";
+  if (st.skipped_steps) extra += fmt::format("  skipped {} non-finite steps", st.skipped_steps);
+  if (st.corrupt_images) extra += fmt::format("  {} corrupt images replaced", st.corrupt_images);
+  log_ << fmt::format("[{}] epoch {:>3}/{}  loss {:.4f} = {}{}  lr {:.2e}  val mAP {:.2f}{}  {:.0f} img/s  {}  ETA {}",
+                      config_.score, st.epoch, config_.n_epoch, st.loss, terms_text(st.terms), extra, st.lr,
+                      100.0 * st.val_map, st.best ? "*" : " ", st.images_per_s, format_duration(st.seconds),
+                      format_duration(eta))
+       << std::endl;
+  return st;
+}
+
 std::vector<EpochStats> Trainer::fit(const std::function<void(const EpochStats&)>& on_epoch) {
   std::vector<EpochStats> ran;
-  double elapsed = 0;
   while (epochs_done_ < config_.n_epoch) {
-    const EpochStats st = run_epoch();
-    history_.push_back(st);
-    ran.push_back(st);
-    elapsed += st.seconds;
-    const double eta = elapsed / double(ran.size()) * double(config_.n_epoch - epochs_done_);
-    std::string extra = mode_ == Mode::Joint ? fmt::format(" (beta {:g})", st.beta) : "";
-    if (st.skipped_steps) extra += fmt::format("  skipped {} non-finite steps", st.skipped_steps);
-    if (st.corrupt_images) extra += fmt::format("  {} corrupt images replaced", st.corrupt_images);
-    log_ << fmt::format("[{}] epoch {:>3}/{}  loss {:.4f} = {}{}  lr {:.2e}  val mAP {:.2f}{}  {:.0f} img/s  {}  ETA {}",
-                        config_.score, st.epoch, config_.n_epoch, st.loss, terms_text(st.terms), extra, st.lr,
-                        100.0 * st.val_map, st.best ? "*" : " ", st.images_per_s, format_duration(st.seconds),
-                        format_duration(eta))
-         << std::endl;
-    if (on_epoch) on_epoch(st);
+    ran.push_back(train_epoch());
+    if (on_epoch) on_epoch(ran.back());
   }
   return ran;
 }

@@ -77,6 +77,10 @@ class Trainer {
   // Runs the remaining epochs (all of them, or those after a restored checkpoint);
   // `on_epoch` (optional) is called after each, e.g. to write checkpoints.
   std::vector<EpochStats> fit(const std::function<void(const EpochStats&)>& on_epoch = {});
+  // Runs the next epoch only (fit() is a loop of this), logs its line and appends it to the
+  // history; for callers that interleave training with other work (bench/bench_edge runs
+  // one epoch of every side in turn). Throws UsageError once all n_epoch epochs are done.
+  EpochStats train_epoch();
 
   // Everything needed to continue bit-identically: model, optimiser, epoch, global step,
   // RNG states, OE stream position, best mAP and the history. Written atomically.
@@ -114,6 +118,8 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
   int64_t steps_per_epoch_ = 0;
+  double session_seconds_ = 0;  // epochs run by this process, for the ETA
+  int64_t session_epochs_ = 0;
   int64_t epochs_done_ = 0;
   int64_t global_step_ = 0;
   double best_map_ = -1.0;
