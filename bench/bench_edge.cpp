@@ -28,7 +28,7 @@
 //
 //   build/bench/bench_edge [--threads 2] [--steps 20] [--repeats 5] [--eval_images 2000]
 //                          [--scores 10000000] [--metric_repeats 5] [--scale]
-//                          [--precision bf16|fp32] [--channels_last true|false]
+//                          [--precision auto|bf16|fp32] [--channels_last true|false]
 //                          [--python /usr/bin/python3 | --no-python] [--no_reference] [--tmp DIR]
 // (--no_reference leaves out the `edge fp32` column, for quick A/B runs of one mode.)
 #include <unistd.h>
@@ -80,8 +80,9 @@ struct Options {
   int metric_repeats = 5;
   bool scale = false;
   bool reference = true;
-  // The fastest compute mode; the reference mode is measured beside it as `edge fp32`.
-  std::string precision = "bf16";
+  // The fastest compute mode (auto: bf16 where the CPU has native bf16, else fp32); the
+  // reference mode is measured beside it as `edge fp32`.
+  std::string precision = "auto";
   bool channels_last = false;
   std::string python = "/usr/bin/python3";
   std::string peer = (std::filesystem::path(EDGE_BENCH_DIR) / "edge_peer.py").string();
@@ -117,7 +118,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--spec") o.spec = value();
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: bench_edge [--threads N] [--steps N] [--repeats N] [--eval_images N] [--scores N] "
-                   "[--metric_repeats N] [--scale] [--precision fp32|bf16] [--channels_last true|false] "
+                   "[--metric_repeats N] [--scale] [--precision auto|fp32|bf16] [--channels_last true|false] "
                    "[--python PATH | --no-python] [--no_reference] [--tmp DIR]\n";
       std::exit(0);
     } else {
@@ -126,6 +127,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.threads < 1 || o.steps < 1 || o.repeats < 1 || o.eval_images < 1 || o.scores < 2 || o.metric_repeats < 1)
     throw std::runtime_error("counts must be positive");
+  o.precision = edge::model::resolve_precision(o.precision, torch::kCPU);  // the columns name what ran
   return o;
 }
 

@@ -90,7 +90,9 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--pretrained", c.model.pretrained,
                  "torchvision state_dict (.pth) loaded into the backbone (its classifier is ignored)");
   cmd.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
-  cmd.add_option("--precision", c.precision, "arithmetic: fp32 | bf16 (CPU autocast; losses stay fp32)")
+  cmd.add_option("--precision", c.precision,
+                 "auto | fp32 | bf16: auto = bf16 on a CPU with native bf16 (AVX512_BF16/AMX-BF16), else fp32; "
+                 "fp32 = the bit-reproducible reference; bf16 = CPU autocast (losses stay fp32)")
       ->capture_default_str();
   cmd.add_option("--channels_last", c.channels_last, "NHWC activations and conv weights (true|false)")
       ->capture_default_str();
@@ -246,7 +248,8 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   eval_cmd->add_option("--method", eval_method, "max | sum, with --ood")->capture_default_str();
   eval_cmd->add_option("--device", eval_params.device, "cpu | cuda | cuda:N")->capture_default_str();
   add_score_options(*eval_cmd, eval_params);
-  eval_cmd->add_option("--precision", eval_params.precision, "fp32 | bf16 (default: the run's setting)");
+  eval_cmd->add_option("--precision", eval_params.precision,
+                       "auto | fp32 | bf16 (default: the run's setting; auto as for train)");
   eval_cmd->add_option("--channels_last", eval_params.channels_last,
                        "true|false (default: the run's setting)");
 

@@ -16,6 +16,7 @@
 #include "edge/data/fashion_lt.h"
 #include "edge/data/registry.h"
 #include "edge/model/checkpoint.h"
+#include "edge/model/compute_mode.h"
 #include "edge/train/objectives.h"
 
 namespace edge::app {
@@ -156,6 +157,15 @@ TrainerWithData start_trainer(train::TrainConfig& config, std::ostream& log_in, 
   return t;
 }
 
+// One line saying what `--precision auto` chose on `device` and why.
+std::string auto_precision_line(const std::string& chosen, const torch::Device& device) {
+  const std::string why = !device.is_cpu()      ? device.str() + ", where bf16 is not validated"
+                          : model::cpu_has_native_bf16() ? "CPU has native bf16"
+                                                         : "CPU has no native bf16 (AVX512_BF16 or AMX-BF16), which "
+                                                           "makes bf16 slower than fp32";
+  return fmt::format("precision: {} (auto: {})", chosen, why);
+}
+
 // Trains the remaining epochs of `trainer`, writing logs and checkpoints after each (rank 0 only).
 std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::path& run_dir, std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -217,6 +227,12 @@ std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const 
   TrainerWithData t = start_trainer(config, log_in, live_progress, launch);
   train::Trainer& trainer = *t.trainer;
   std::ostream& log = *t.log;
+  if (config.precision == "auto") {
+    // The Trainer resolved it for its device; the run directory keeps the resolved value, so
+    // a resume (and `edge eval`) computes in the same precision on any machine.
+    config.precision = trainer.config().precision;
+    log << auto_precision_line(config.precision, trainer.placement().device) << std::endl;
+  }
   if (trainer.placement().rank() == 0) {
     nlohmann::json cfg = config;
     cfg["provenance"] = provenance(config);

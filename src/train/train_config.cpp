@@ -31,7 +31,8 @@ void TrainConfig::validate() const {
   if (mode == Mode::Joint && (k < 1 || k > batch_size))
     throw UsageError(fmt::format("--k: bottom-k must be between 1 and --batch_size {}, got {}", batch_size, k));
   if (!(l_rate > 0.0)) throw UsageError(fmt::format("--l_rate must be positive, got {}", l_rate));
-  model::parse_precision(precision);
+  // The spelling only: which precision `auto` means depends on the device (Trainer).
+  model::resolve_precision(precision, torch::Device(torch::kCPU));
   if (threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", threads));
 }
 

@@ -164,6 +164,8 @@ void Trainer::init(int64_t id_train_size, int64_t oe_train_size) {
                                    flag, n, world));
   torch::manual_seed(config_.seed);
   model_ = model::build_model(config_.model);
+  // `auto` becomes fp32 or bf16 here, before anything (a checkpoint, config()) can see it.
+  config_.precision = model::resolve_precision(config_.precision, placement_.device);
   compute_ = config_.compute_mode();
   if (compute_.channels_last) model::to_channels_last(*model_);
   model_->to(placement_.device);

@@ -7,6 +7,7 @@
 
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
+#include "edge/model/compute_mode.h"
 #include "support/test_support.h"
 #include "support/tiny_runs.h"
 
@@ -90,6 +91,47 @@ TEST(Cli, TrainThenEvalWritesRunAndReports) {
   EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir.path() / "ev3"));
+}
+
+TEST(Cli, PrecisionAutoIsStoredResolved) {
+  edge::test::TempDir dir;
+  const std::string resolved = edge::model::resolve_precision("auto", torch::Device(torch::kCPU));
+  const std::string line = "precision: " + resolved + " (auto: ";
+  // Asked for explicitly, and as the default: config.json holds fp32 or bf16, never auto.
+  for (const bool explicit_auto : {true, false}) {
+    SCOPED_TRACE(explicit_auto ? "--precision auto" : "default");
+    const auto run_dir = dir.path() / (explicit_auto ? "auto" : "default");
+    auto args = edge::test::tiny_train_args(run_dir, "normal");
+    if (explicit_auto) args.insert(args.end(), {"--precision", "auto"});
+    const auto r = run(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(edge::read_text_file(run_dir / "config.json"))["precision"], resolved);
+    EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
+  }
+  const auto run_dir = dir.path() / "auto";
+  // The checkpoint's configuration is the resolved one too, so resuming compares like with like.
+  auto r = run({"train", "--resume", run_dir.string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("nothing to do"), std::string::npos) << r.out;
+  // An explicit precision is stored as given, without the auto line.
+  auto fp32_args = edge::test::tiny_train_args(dir.path() / "fp32", "normal");
+  fp32_args.insert(fp32_args.end(), {"--precision", "fp32"});
+  r = run(fp32_args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(edge::read_text_file(dir.path() / "fp32" / "config.json"))["precision"], "fp32");
+  EXPECT_EQ(r.out.find("precision: "), std::string::npos) << r.out;
+
+  // edge eval takes auto as well; bad values name the flag in both commands.
+  r = run({"eval", "--checkpoint", run_dir.string(), "--precision", "auto", "--ood_data", "noise", "--tail_j", "0",
+           "--out", (dir.path() / "ev").string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = run({"eval", "--checkpoint", run_dir.string(), "--precision", "fp16", "--out", (dir.path() / "ev2").string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--precision"), std::string::npos) << r.err;
+  r = run({"train", "--precision", "fp16", "--out", (dir.path() / "bad").string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--precision"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "bad" / "config.json"));
 }
 
 TEST(Cli, NormalModeTrainsWithoutOutliers) {

@@ -44,10 +44,11 @@ bool one_line(const std::string& err) { return !err.empty() && err.find('\n') ==
 TEST(Deploy, CalibrateThenPredictAgreesWithEvalScoresAndModelOutputs) {
   edge::test::TempDir dir;
   const fs::path run = dir.path() / "run";
+  // fp32, not the `auto` default: the probabilities are checked against an fp32 forward below.
   auto r = edge::test::run_cli({"train", "--score", "joint", "--n_epoch", "2", "--start_epoch", "1", "--id_train", "256",
                                 "--id_val", "100", "--id_test", "64", "--oe_train", "256", "--ood_test", "32",
                                 "--batch_size", "64", "--oe_batch_size", "64", "--k", "16", "--hidden", "64", "--width",
-                                "8", "--out", run.string()});
+                                "8", "--precision", "fp32", "--out", run.string()});
   ASSERT_EQ(r.code, 0) << r.err;
 
   // Calibration on the 100 validation images: k = ceil(0.95 * 100) = 95.

@@ -30,11 +30,12 @@ TEST(RegistryScores, EveryScoreOnACocoRunWithCacheAndUnchangedLogitScores) {
   ASSERT_TRUE(fs::exists(datasets / "coco")) << "dataset fixtures missing";
   edge::test::TempDir tmp;
   const fs::path run = tmp.path() / "run";
+  // fp32, not the `auto` default: the scores are compared with an fp32 predict_logits below.
   auto r = edge::test::run_cli({"train", "--dataset", "coco2014", "--data_root", datasets.string(), "--oe_data",
                                 "folder:" + (datasets / "folder").string(), "--score", "joint", "--n_epoch", "1",
                                 "--batch_size", "2", "--oe_batch_size", "2", "--k", "1", "--image_size", "32",
-                                "--workers", "2", "--width", "4", "--hidden", "8", "--threads", "1", "--out",
-                                run.string()});
+                                "--workers", "2", "--width", "4", "--hidden", "8", "--threads", "1", "--precision",
+                                "fp32", "--out", run.string()});
   ASSERT_EQ(r.code, 0) << r.err << r.out;
 
   const std::vector<std::string> ood = {"folder:" + (datasets / "folder").string(), "noise-uniform:6"};

@@ -96,6 +96,7 @@ TEST(Infer, RunDirectoryCheckpointGivesLogits) {
   const fs::path run = dir.path() / "run";
   fs::create_directories(run);
   train::TrainConfig cfg;
+  cfg.precision = "fp32";  // as `edge train` stores it (resolved), and the fp32 forward below expects
   cfg.model.width = 8;
   cfg.model.hidden = 16;
   std::ofstream(run / "config.json") << nlohmann::json(cfg).dump(2);

@@ -34,6 +34,9 @@ TrainConfig small_config(const std::string& score) {
   c.model.width = 8;
   c.model.hidden = 64;
   c.threads = 2;
+  // The reference mode, not the `auto` default: the learning thresholds below were measured
+  // in fp32, and resume must reproduce the fp32 reference bit for bit.
+  c.precision = "fp32";
   return c;
 }
 

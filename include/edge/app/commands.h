@@ -56,7 +56,7 @@ struct EvalParams {
   std::filesystem::path save_scores;         // "" = do not write the raw scores
   std::filesystem::path cache_dir;           // "" = RUN_DIR/cache/features
   bool no_cache = false;                     // extract every set again, write nothing to the cache
-  std::string precision;                     // fp32 | bf16; "" = the run's setting
+  std::string precision;                     // fp32 | bf16 | auto; "" = the run's setting
   std::string channels_last;                 // true | false; "" = the run's setting
 };
 

@@ -23,8 +23,21 @@ struct ComputeMode {
   bool is_reference() const { return !bf16 && !channels_last; }
 };
 
-// "fp32" -> false, "bf16" -> true; throws UsageError naming --precision otherwise.
+// "fp32" -> false, "bf16" -> true (a resolved precision, see resolve_precision); throws
+// UsageError naming --precision otherwise.
 bool parse_precision(const std::string& precision);
+
+// Whether this CPU computes bf16 natively: on x86, AVX512_BF16 or AMX-BF16, with the OS
+// saving the registers they use. Elsewhere bf16 autocast is emulated through fp32 and runs
+// slower than fp32 itself, so `--precision auto` picks bf16 only where this is true.
+// Always false on non-x86 builds.
+bool cpu_has_native_bf16();
+
+// The precision that --precision `requested` means on `device`: "fp32" and "bf16" as given;
+// "auto" -> "bf16" on a CPU with native bf16 (cpu_has_native_bf16), "fp32" otherwise,
+// including every CUDA device (bf16 on GPUs is not validated against the quality gate).
+// Throws UsageError naming --precision for any other value.
+std::string resolve_precision(const std::string& requested, const torch::Device& device);
 
 // Converts every 4-D parameter and buffer of `module` to channels-last (in place, keeping
 // the tensors' identities, so an optimiser built before or after still sees them).

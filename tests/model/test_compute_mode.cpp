@@ -1,0 +1,71 @@
+// --precision: resolving `auto` for a device, and the native-bf16 detection it relies on.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "edge/common/error.h"
+#include "edge/model/compute_mode.h"
+
+namespace {
+
+using edge::model::cpu_has_native_bf16;
+using edge::model::resolve_precision;
+
+TEST(ResolvePrecision, ExplicitValuesPassThroughOnEveryDevice) {
+  for (const torch::Device device : {torch::Device(torch::kCPU), torch::Device(torch::kCUDA, 0)}) {
+    EXPECT_EQ(resolve_precision("fp32", device), "fp32");
+    EXPECT_EQ(resolve_precision("bf16", device), "bf16");
+  }
+}
+
+TEST(ResolvePrecision, AutoOnCpuFollowsNativeBf16) {
+  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCPU)), cpu_has_native_bf16() ? "bf16" : "fp32");
+}
+
+TEST(ResolvePrecision, AutoOnCudaIsFp32) {
+  // A Device value needs no GPU: the resolution only looks at its type.
+  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 0)), "fp32");
+  EXPECT_EQ(resolve_precision("auto", torch::Device(torch::kCUDA, 1)), "fp32");
+}
+
+TEST(ResolvePrecision, BadValueIsAUsageErrorNamingTheFlag) {
+  for (const std::string bad : {"fp16", "", "AUTO", "bf16 "}) {
+    try {
+      resolve_precision(bad, torch::Device(torch::kCPU));
+      FAIL() << "expected UsageError for '" << bad << "'";
+    } catch (const edge::UsageError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("--precision"), std::string::npos) << m;
+      EXPECT_NE(m.find("auto"), std::string::npos) << m;  // the accepted values are listed
+    }
+  }
+}
+
+TEST(ResolvePrecision, ParsePrecisionRefusesAnUnresolvedAuto) {
+  EXPECT_FALSE(edge::model::parse_precision("fp32"));
+  EXPECT_TRUE(edge::model::parse_precision("bf16"));
+  EXPECT_THROW(edge::model::parse_precision("auto"), edge::UsageError);
+}
+
+// The kernel lists a CPU feature in /proc/cpuinfo only when it also enables the register
+// state it needs, which is what cpu_has_native_bf16 checks through CPUID and XGETBV.
+TEST(CpuHasNativeBf16, AgreesWithProcCpuinfo) {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in) GTEST_SKIP() << "/proc/cpuinfo not readable";
+  std::string line;
+  bool found_flags = false, listed = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    found_flags = true;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    for (std::string w; words >> w;) listed |= w == "avx512_bf16" || w == "amx_bf16";
+    break;  // the first processor's flags; every core of a machine lists the same features
+  }
+  if (!found_flags) GTEST_SKIP() << "/proc/cpuinfo has no x86 flags line";
+  EXPECT_EQ(cpu_has_native_bf16(), listed);
+}
+
+}  // namespace
