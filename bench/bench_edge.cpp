@@ -5,9 +5,9 @@
 //   (b) evaluation: images/s to logits + JointEnergy scores (eval mode, no grad),
 //   (c) metrics: FPR95 + AUROC + AUPR on --scores scores (half ID, half OOD), seconds.
 // Columns: `edge` (this program in the compute mode of --precision / --channels_last, by
-// default bf16 NCHW, its fastest mode on the AVX-512-BF16 CPU it was tuned on (measured
-// faster than bf16 + channels-last for this small model, see BENCHMARKS.md), through the
-// real Trainer, predict_logits and compute_ood_metrics), `edge fp32` (the reference compute
+// default auto NCHW, i.e. bf16 NCHW on a CPU with native bf16 (measured faster than bf16 +
+// channels-last for this small model on the CPU it was tuned on, see BENCHMARKS.md), through
+// the real Trainer, predict_logits and compute_ood_metrics), `edge fp32` (the reference compute
 // mode), and the peers of bench/edge_peer.py: `official` (fp32 NCHW loop as the official
 // EDGE code runs it; sklearn for metrics) and `tuned` (bf16 autocast + channels-last).
 //
@@ -18,6 +18,9 @@
 // the ratios are taken per round (edge and peer measured seconds apart) and summarised by
 // their median [min-max]. Round 0 of training and evaluation is a warm-up and not reported.
 // Each phase's peak memory is the worker's VmHWM, reset at the start of the phase.
+// --sessions N (default 3) repeats all this with fresh worker processes: on the development
+// VM a process's speed can differ from the next one's by 20-30 % for its whole life (both
+// sides show it), so one process per side would decide the ratios by luck.
 // The data are synthetic uint8 images of fashion-lt's shape (1x56x56) and multi-hot labels,
 // written once to a temporary folder that every worker reads (same images and labels; the
 // peers also read the batch orders and flips, the C++ Trainer draws its own).
@@ -27,7 +30,7 @@
 // 1x/4x/16x the evaluated images (in this process, after the workers have ended).
 //
 //   build/bench/bench_edge [--threads 2] [--steps 20] [--repeats 5] [--eval_images 2000]
-//                          [--scores 10000000] [--metric_repeats 5] [--scale]
+//                          [--scores 10000000] [--metric_repeats 5] [--sessions 3] [--scale]
 //                          [--precision auto|bf16|fp32] [--channels_last true|false]
 //                          [--python /usr/bin/python3 | --no-python] [--no_reference] [--tmp DIR]
 // (--no_reference leaves out the `edge fp32` column, for quick A/B runs of one mode.)
@@ -78,6 +81,9 @@ struct Options {
   int64_t eval_images = 2000;
   int64_t scores = 10'000'000;
   int metric_repeats = 5;
+  // Fresh worker processes per session: a process's speed can differ from the next one's by
+  // 20-30% on this VM (memory placement), so every side gets several processes.
+  int sessions = 3;
   bool scale = false;
   bool reference = true;
   // The fastest compute mode (auto: bf16 where the CPU has native bf16, else fp32); the
@@ -106,6 +112,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--eval_images") o.eval_images = std::stoll(value());
     else if (a == "--scores") o.scores = std::stoll(value());
     else if (a == "--metric_repeats") o.metric_repeats = std::stoi(value());
+    else if (a == "--sessions") o.sessions = std::stoi(value());
     else if (a == "--scale") o.scale = true;
     else if (a == "--precision") o.precision = value();
     else if (a == "--channels_last") o.channels_last = value() == "true";
@@ -118,14 +125,15 @@ Options parse(int argc, char** argv) {
     else if (a == "--spec") o.spec = value();
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: bench_edge [--threads N] [--steps N] [--repeats N] [--eval_images N] [--scores N] "
-                   "[--metric_repeats N] [--scale] [--precision auto|fp32|bf16] [--channels_last true|false] "
+                   "[--metric_repeats N] [--sessions N] [--scale] [--precision auto|fp32|bf16] [--channels_last true|false] "
                    "[--python PATH | --no-python] [--no_reference] [--tmp DIR]\n";
       std::exit(0);
     } else {
       throw std::runtime_error("unknown flag " + a);
     }
   }
-  if (o.threads < 1 || o.steps < 1 || o.repeats < 1 || o.eval_images < 1 || o.scores < 2 || o.metric_repeats < 1)
+  if (o.threads < 1 || o.steps < 1 || o.repeats < 1 || o.eval_images < 1 || o.scores < 2 || o.metric_repeats < 1 ||
+      o.sessions < 1)
     throw std::runtime_error("counts must be positive");
   o.precision = edge::model::resolve_precision(o.precision, torch::kCPU);  // the columns name what ran
   return o;
@@ -249,33 +257,45 @@ int run_worker(const Options& o) {
   return 0;
 }
 
-// One side of the table: its worker and what the phases measured.
+// One side of the table: how to start its worker, the worker of the current session and
+// what the phases measured over all sessions.
 struct Side {
   std::string name;
+  std::vector<std::string> argv;
   std::unique_ptr<edge::bench::WorkerProcess> worker;
-  std::vector<double> train, eval, metrics;  // per reported round
-  double train_mb = std::nan(""), eval_mb = std::nan(""), metrics_mb = std::nan("");
+  std::vector<double> train, eval, metrics;  // per reported round, sessions in order
+  std::vector<double> session_train;         // median training images/s of each session
+  double train_mb = std::nan(""), eval_mb = std::nan(""), metrics_mb = std::nan("");  // max over sessions
   json metric_values;
 };
 
-// Runs `rounds` rounds of `request` on every side in `sides` (rotating the order), after
-// `warmup` unreported rounds; appends `key` of each answer to `out(side)` and records each
-// side's peak memory of the phase in `peak(side)`.
+// Runs `rounds` rounds of `request` on every side in `sides` (rotating the order, starting
+// at `first`), after `warmup` unreported rounds; appends `key` of each answer to `out(side)`
+// and keeps each side's largest peak memory of the phase in `peak(side)`.
 template <class Out, class Peak>
 void run_phase(std::vector<Side*> sides, const std::string& request, const std::string& key, int warmup, int rounds,
-               Out out, Peak peak) {
+               size_t first, Out out, Peak peak) {
   for (Side* s : sides) s->worker->request("peak");  // resets VmHWM
   const size_t n = sides.size();
   for (int r = 0; r < warmup + rounds; ++r) {
     for (size_t i = 0; i < n; ++i) {
-      Side* s = sides[(i + size_t(r)) % n];
+      Side* s = sides[(i + first + size_t(r)) % n];
       const json answer = s->worker->request(request);
       if (r >= warmup) out(*s).push_back(answer.at(key).get<double>());
       if (request == "metrics") s->metric_values = answer.at("values");
     }
     std::cerr << fmt::format("bench_edge: {} round {}/{} done\n", request, r + 1, warmup + rounds);
   }
-  for (Side* s : sides) peak(*s) = s->worker->request("peak").at("mb").get<double>();
+  for (Side* s : sides) {
+    const double mb = s->worker->request("peak").at("mb").get<double>();
+    if (!(peak(*s) >= mb)) peak(*s) = mb;  // also replaces the initial NaN
+  }
+}
+
+Side& by_name(std::vector<Side>& sides, const std::string& name) {
+  for (Side& s : sides)
+    if (s.name == name) return s;
+  throw std::runtime_error("no side " + name);
 }
 
 // Per-round ratios a[r] / b[r] (both measured in the same round).
@@ -393,7 +413,7 @@ int main(int argc, char** argv) {
   try {
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
     const auto add = [&](const std::string& name, std::vector<std::string> argv) {
-      sides.push_back(Side{name, std::make_unique<edge::bench::WorkerProcess>(name, argv)});
+      sides.push_back(Side{name, std::move(argv)});
     };
     add("edge", {self, "--worker", "edge", "--spec", spec_file.string()});
     if (o.reference && !(o.precision == "fp32" && !o.channels_last))
@@ -401,23 +421,38 @@ int main(int argc, char** argv) {
     if (!o.python.empty()) {
       add("official", {o.python, o.peer, spec_file.string(), "official"});
       add("tuned", {o.python, o.peer, spec_file.string(), "tuned"});
-      const json info = sides[sides.size() - 2].worker->request("info");
-      fwd_flops = info.at("forward_flops_per_image").get<double>();
-      versions += fmt::format(" | PyTorch {}, scikit-learn {}, NumPy {} ({})", info.at("torch_version").get<std::string>(),
-                              info.at("sklearn_version").get<std::string>(), info.at("numpy_version").get<std::string>(),
-                              o.python);
     }
     std::vector<Side*> all, metric_sides;
     for (Side& s : sides) {
       all.push_back(&s);
       if (s.name == "edge" || s.name == "official") metric_sides.push_back(&s);
     }
-    run_phase(all, "train", "img_s", 1, o.repeats, [](Side& s) -> auto& { return s.train; },
-              [](Side& s) -> double& { return s.train_mb; });
-    run_phase(all, "eval", "img_s", 1, o.repeats, [](Side& s) -> auto& { return s.eval; },
-              [](Side& s) -> double& { return s.eval_mb; });
-    run_phase(metric_sides, "metrics", "s", 0, o.metric_repeats, [](Side& s) -> auto& { return s.metrics; },
-              [](Side& s) -> double& { return s.metrics_mb; });
+    for (int session = 0; session < o.sessions; ++session) {
+      std::cerr << fmt::format("bench_edge: session {}/{}: starting the workers\n", session + 1, o.sessions);
+      for (Side& s : sides) s.worker = std::make_unique<edge::bench::WorkerProcess>(s.name, s.argv);
+      if (session == 0 && !o.python.empty()) {
+        const json info = by_name(sides, "official").worker->request("info");
+        fwd_flops = info.at("forward_flops_per_image").get<double>();
+        versions += fmt::format(" | PyTorch {}, scikit-learn {}, NumPy {} ({})",
+                                info.at("torch_version").get<std::string>(),
+                                info.at("sklearn_version").get<std::string>(),
+                                info.at("numpy_version").get<std::string>(), o.python);
+      }
+      const size_t first = size_t(session);
+      run_phase(all, "train", "img_s", 1, o.repeats, first, [](Side& s) -> auto& { return s.train; },
+                [](Side& s) -> double& { return s.train_mb; });
+      for (Side& s : sides)
+        s.session_train.push_back(edge::bench::sample_stats(std::vector<double>(
+            s.train.end() - o.repeats, s.train.end())).median);
+      run_phase(all, "eval", "img_s", 1, o.repeats, first, [](Side& s) -> auto& { return s.eval; },
+                [](Side& s) -> double& { return s.eval_mb; });
+      // The metrics' repeats are spread over the sessions (single-threaded, little to vary).
+      const int metric_rounds = o.metric_repeats / o.sessions + (session < o.metric_repeats % o.sessions ? 1 : 0);
+      if (metric_rounds > 0)
+        run_phase(metric_sides, "metrics", "s", 0, metric_rounds, first, [](Side& s) -> auto& { return s.metrics; },
+                  [](Side& s) -> double& { return s.metrics_mb; });
+      for (Side& s : sides) s.worker.reset();  // quit
+    }
     if (metric_sides.size() == 2) {
       // Same scores, same definitions: AUROC and AUPR-In must agree with sklearn.
       const json& a = metric_sides[0]->metric_values;
@@ -441,27 +476,31 @@ int main(int argc, char** argv) {
       "train: batch {} ID + {} OE, EDGE loss with the gap term (k 32, m 1), SGD nesterov + one-cycle; {} steps per "
       "timed epoch\neval: {} images, batch {}, logits + JointEnergy; metrics: {} scores ({} ID + {} OOD, float64)\n"
       "every side in its own process, interleaved: round r runs one epoch / eval pass / metrics computation of each "
-      "side in rotated order;\nfigures: median [min-max] over {} rounds after 1 warm-up round (metrics: {} rounds); "
-      "peak = the worker's VmHWM in the phase (MiB)\nedge = this project with --precision {}; edge fp32 = its "
+      "side in rotated order;\n{} sessions, each with fresh worker processes; figures: median [min-max] over {} "
+      "sessions x {} rounds after 1 warm-up round per session (metrics: {} rounds in all);\npeak = the largest "
+      "worker VmHWM in the phase (MiB)\nedge = this project with --precision {}; edge fp32 = its "
       "reference mode (fp32 NCHW)\n\n",
       cpu_name(), o.threads, versions, kHidden, kBatch, kOeBatch, o.steps, o.eval_images, kEvalBatch, o.scores,
-      o.scores / 2, o.scores - o.scores / 2, o.repeats, o.metric_repeats, edge_mode);
+      o.scores / 2, o.scores - o.scores / 2, o.sessions, o.sessions, o.repeats, o.metric_repeats, edge_mode);
   std::cout << "| side | train img/s | train peak MiB | eval img/s | eval peak MiB | metrics s | metrics peak MiB |\n"
                "|---|---:|---:|---:|---:|---:|---:|\n";
-  std::map<std::string, const Side*> by_name;
+  std::map<std::string, const Side*> side_of;
   for (const Side& s : sides) {
-    by_name[s.name] = &s;
+    side_of[s.name] = &s;
     std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", s.name, fmt_stat(s.train, 0),
                              fmt_mb(s.train_mb), fmt_stat(s.eval, 0), fmt_mb(s.eval_mb), fmt_stat(s.metrics, 3),
                              fmt_mb(s.metrics_mb));
   }
-  const Side& e = *by_name.at("edge");
+  std::cout << "\ntraining img/s, median of each session (one process per side and session):";
+  for (const Side& s : sides) std::cout << fmt::format(" {} {:.0f};", s.name, fmt::join(s.session_train, " / "));
+  std::cout << "\n";
+  const Side& e = *side_of.at("edge");
   const auto ratio = [](double a, double b) { return std::isfinite(a) && std::isfinite(b) && b > 0 ? a / b : std::nan(""); };
   double train_speedup = std::nan(""), eval_speedup = std::nan(""), metrics_speedup = std::nan(""),
          train_vs_tuned = std::nan("");
-  if (by_name.count("official")) {
-    const Side& off = *by_name.at("official");
-    const Side& tun = *by_name.at("tuned");
+  if (side_of.count("official")) {
+    const Side& off = *side_of.at("official");
+    const Side& tun = *side_of.at("tuned");
     const Stat tr_off = paired_ratio(e.train, off.train), tr_tun = paired_ratio(e.train, tun.train),
                ev_off = paired_ratio(e.eval, off.eval), ev_tun = paired_ratio(e.eval, tun.eval),
                me_off = paired_ratio(off.metrics, e.metrics);
@@ -479,8 +518,8 @@ int main(int argc, char** argv) {
   if (std::isfinite(fwd_flops)) {
     // Training ~ 3x the forward FLOPs (forward, input gradients, weight gradients).
     for (const std::string name : {"edge", "edge fp32"}) {
-      if (!by_name.count(name)) continue;
-      const double gflops = 3.0 * fwd_flops * edge::bench::sample_stats(by_name.at(name)->train).median / 1e9;
+      if (!side_of.count(name)) continue;
+      const double gflops = 3.0 * fwd_flops * edge::bench::sample_stats(side_of.at(name)->train).median / 1e9;
       std::cout << fmt::format("{}: sustained training {:.1f} GFLOP/s = {:.1f}% of the 230 GFLOP/s fp32 sgemm peak "
                                "({:.1f} MFLOP forward per image)\n",
                                name, gflops, 100.0 * gflops / 230.0, fwd_flops / 1e6);

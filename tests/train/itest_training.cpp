@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -113,6 +114,28 @@ TEST(Resume, OneEpochPlusResumeEqualsTwoStraightBitForBit) {
     again.fit();
     expect_same_weights(straight.model(), again.model());
   }
+}
+
+TEST(TrainEpoch, EpochByEpochEqualsFitAndStopsAfterTheLast) {
+  TrainConfig c = small_config("joint");
+  c.n_epoch = 2;
+  std::ostringstream log_fit, log_steps;
+  edge::train::Trainer fitted(c, small_data(), log_fit);
+  const auto fit_history = fitted.fit();
+  edge::train::Trainer stepped(c, small_data(), log_steps);
+  const auto first = stepped.train_epoch();
+  EXPECT_EQ(first.epoch, 1);
+  EXPECT_EQ(stepped.epochs_done(), 1);
+  EXPECT_EQ(stepped.history().size(), 1u);
+  const auto second = stepped.train_epoch();
+  EXPECT_EQ(second.epoch, 2);
+  EXPECT_EQ(second.loss, fit_history.back().loss);
+  expect_same_weights(fitted.model(), stepped.model());
+  // One log line per epoch, as fit() writes them.
+  const std::string lines = log_steps.str();
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2);
+  EXPECT_THROW(stepped.train_epoch(), edge::UsageError);
+  EXPECT_EQ(stepped.epochs_done(), 2);
 }
 
 TEST(Resume, RejectsAnotherConfigurationAndCorruptFiles) {
