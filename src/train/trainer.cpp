@@ -165,7 +165,16 @@ void Trainer::init(int64_t id_train_size, int64_t oe_train_size) {
   torch::manual_seed(config_.seed);
   model_ = model::build_model(config_.model);
   // `auto` becomes fp32 or bf16 here, before anything (a checkpoint, config()) can see it.
+  const bool auto_precision = config_.precision == "auto";
   config_.precision = model::resolve_precision(config_.precision, placement_.device);
+  if (auto_precision && placement_.comm) {
+    // Each rank resolved `auto` on its own CPU; ranks on different CPU generations would then
+    // train in different precisions. The group computes in bf16 only if every rank can.
+    std::vector<torch::Tensor> fp32_ranks{
+        torch::full({1}, config_.precision == "fp32" ? 1.0f : 0.0f, torch::TensorOptions().device(placement_.device))};
+    placement_.comm->all_reduce_sum(fp32_ranks);
+    if (fp32_ranks[0].item<float>() > 0) config_.precision = "fp32";
+  }
   compute_ = config_.compute_mode();
   if (compute_.channels_last) model::to_channels_last(*model_);
   model_->to(placement_.device);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fcntl.h>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "edge/data/fashion_lt.h"
 #include "edge/dist/launcher.h"
 #include "edge/model/checkpoint.h"
+#include "edge/model/compute_mode.h"
 #include "edge/train/trainer.h"
 #include "support/test_support.h"
 
@@ -211,6 +213,25 @@ TEST(Distributed, PerProcessBatchNormTrainsAndKeepsRanksIdentical) {
   ASSERT_EQ(log.size(), 2u);
   for (const auto& e : log) EXPECT_TRUE(std::isfinite(e["loss"].get<double>()));
   EXPECT_LT(log.back()["terms"]["bce"].get<double>(), log.front()["terms"]["bce"].get<double>());
+}
+
+TEST(Distributed, AutoPrecisionIsOneChoiceForTheWholeGroup) {
+  // `--precision auto` is resolved by every rank and then agreed on by the group (bf16 only
+  // if every rank has native bf16): the collective must not hang, and the run stores the
+  // resolved value, which on one machine is this CPU's.
+  edge::test::TempDir dir;
+  auto args = tiny_run(dir.path() / "run", 1);
+  const auto p = std::find(args.begin(), args.end(), "--precision");
+  ASSERT_NE(p, args.end());
+  *(p + 1) = "auto";
+  train_ranks(args, 2, dir.path());
+  std::ifstream in(dir.path() / "run" / "config.json");
+  ASSERT_TRUE(in) << "no config.json";
+  const auto config = nlohmann::json::parse(in);
+  EXPECT_EQ(config.at("precision").get<std::string>(), edge::model::resolve_precision("auto", torch::kCPU));
+  const auto log = read_log(dir.path() / "run");
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_TRUE(std::isfinite(log.front()["loss"].get<double>()));
 }
 
 TEST(Distributed, ResumesWithAnotherNumberOfProcesses) {
