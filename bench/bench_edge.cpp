@@ -157,18 +157,27 @@ edge::train::TrainConfig bench_config(int threads, int64_t id_train, const std::
   return c;
 }
 
-edge::data::Benchmark make_data(int64_t n_train, int64_t n_eval) {
+// The synthetic benchmark of the given tensors (fashion-lt's shape, kClasses classes).
+edge::data::Benchmark synthetic_benchmark(torch::Tensor id_images, torch::Tensor id_labels, torch::Tensor oe_images,
+                                          torch::Tensor eval_images) {
   edge::data::Benchmark b;
   b.name = "synthetic";
   for (int64_t c = 0; c < kClasses; ++c) b.class_names.push_back(fmt::format("c{}", c));
   b.id_train.name = "id_train";
-  b.id_train.images = torch::randint(0, 256, {n_train, 1, 56, 56}, torch::kUInt8);
-  b.id_train.labels = (torch::rand({n_train, kClasses}) < 0.3).to(torch::kFloat32);
+  b.id_train.images = std::move(id_images);
+  b.id_train.labels = std::move(id_labels);
   b.oe_train.name = "oe_train";
-  b.oe_train.images = torch::randint(0, 256, {n_train, 1, 56, 56}, torch::kUInt8);
+  b.oe_train.images = std::move(oe_images);
   b.id_test.name = "eval";
-  b.id_test.images = torch::randint(0, 256, {n_eval, 1, 56, 56}, torch::kUInt8);
+  b.id_test.images = std::move(eval_images);
   return b;
+}
+
+edge::data::Benchmark make_data(int64_t n_train, int64_t n_eval) {
+  return synthetic_benchmark(torch::randint(0, 256, {n_train, 1, 56, 56}, torch::kUInt8),
+                             (torch::rand({n_train, kClasses}) < 0.3).to(torch::kFloat32),
+                             torch::randint(0, 256, {n_train, 1, 56, 56}, torch::kUInt8),
+                             torch::randint(0, 256, {n_eval, 1, 56, 56}, torch::kUInt8));
 }
 
 // One evaluation pass: logits + JointEnergy of every image; images/s.
@@ -207,16 +216,8 @@ int run_worker(const Options& o) {
   torch::set_num_threads(spec.at("threads").get<int>());
   const std::filesystem::path dir = spec.at("dir").get<std::string>();
   const auto load = [&](const char* name) { return edge::model::load_torch_file(dir / name).toTensor(); };
-  edge::data::Benchmark data;
-  data.name = "synthetic";
-  for (int64_t c = 0; c < kClasses; ++c) data.class_names.push_back(fmt::format("c{}", c));
-  data.id_train.name = "id_train";
-  data.id_train.images = load("id_images.pt");
-  data.id_train.labels = load("id_labels.pt");
-  data.oe_train.name = "oe_train";
-  data.oe_train.images = load("oe_images.pt");
-  data.id_test.name = "eval";
-  data.id_test.images = load("eval_images.pt");
+  const edge::data::Benchmark data = synthetic_benchmark(load("id_images.pt"), load("id_labels.pt"),
+                                                         load("oe_images.pt"), load("eval_images.pt"));
   const bool reference = o.worker == "edge-fp32";
   if (!reference && o.worker != "edge") throw std::runtime_error("unknown worker " + o.worker);
   auto config = bench_config(spec.at("threads").get<int>(), data.id_train.size(),

@@ -34,6 +34,9 @@ WorkerProcess::WorkerProcess(std::string name, const std::vector<std::string>& a
   }
   close(in_pipe[0]);
   close(out_pipe[1]);
+  // A worker that dies makes a later write fail with EPIPE, not kill the coordinator (set
+  // after the fork: an ignored signal would stay ignored in the worker across exec).
+  signal(SIGPIPE, SIG_IGN);
   to_ = fdopen(in_pipe[1], "w");
   from_ = fdopen(out_pipe[0], "r");
   if (!to_ || !from_) throw std::runtime_error("worker " + name_ + ": fdopen failed");
@@ -52,8 +55,6 @@ WorkerProcess::~WorkerProcess() {
 }
 
 nlohmann::json WorkerProcess::request(const std::string& line) {
-  // A worker that died makes the write fail with EPIPE, not kill the coordinator.
-  signal(SIGPIPE, SIG_IGN);
   if (std::fprintf(to_, "%s\n", line.c_str()) < 0 || std::fflush(to_) != 0)
     throw std::runtime_error("worker " + name_ + " is gone (request '" + line + "')");
   std::string got;
