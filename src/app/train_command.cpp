@@ -159,10 +159,13 @@ TrainerWithData start_trainer(train::TrainConfig& config, std::ostream& log_in, 
 
 // One line saying what `--precision auto` chose on `device` and why.
 std::string auto_precision_line(const std::string& chosen, const torch::Device& device) {
-  const std::string why = !device.is_cpu()      ? device.str() + ", where bf16 is not validated"
-                          : model::cpu_has_native_bf16() ? "CPU has native bf16"
-                                                         : "CPU has no native bf16 (AVX512_BF16 or AMX-BF16), which "
-                                                           "makes bf16 slower than fp32";
+  const bool native = model::cpu_has_native_bf16();
+  const std::string why = !device.is_cpu() ? device.str() + ", where bf16 is not validated"
+                          : native && chosen == "bf16" ? "CPU has native bf16"
+                          // The data-parallel group agreed on fp32 (train/trainer.cpp).
+                          : native ? "CPU has native bf16, but another process of the group has not"
+                                   : "CPU has no native bf16 (AVX512_BF16 or AMX-BF16), which makes bf16 slower "
+                                     "than fp32";
   return fmt::format("precision: {} (auto: {})", chosen, why);
 }
 
