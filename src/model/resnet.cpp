@@ -1,5 +1,7 @@
 #include "edge/model/resnet.h"
 
+#include "edge/model/batch_norm_relu.h"
+
 namespace edge::model {
 
 namespace nn = torch::nn;
@@ -40,10 +42,10 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
     out += folded_down_.active() ? folded_down_(x) : downsample ? downsample->forward(x) : x;
     return out.relu_();
   }
-  torch::Tensor out = bn1(conv1(x)).relu_();  // in place, as torchvision's ReLU(inplace=True)
-  out = bn2(conv2(out));
-  out += downsample ? downsample->forward(x) : x;
-  return out.relu_();
+  // relu(bn1(conv1 x)), then relu(bn2(conv2 .) + identity): torchvision's BasicBlock, with the
+  // BatchNorm + add + ReLU passes fused for channels-last training (batch_norm_relu.h).
+  torch::Tensor out = batch_norm_relu(*bn1, conv1(x));
+  return batch_norm_relu(*bn2, conv2(out), downsample ? downsample->forward(x) : x);
 }
 
 void BasicBlockImpl::fold_batch_norm(const ComputeMode* mode) {
@@ -70,11 +72,9 @@ torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
     out += folded_down_.active() ? folded_down_(x) : downsample ? downsample->forward(x) : x;
     return out.relu_();
   }
-  torch::Tensor out = bn1(conv1(x)).relu_();
-  out = bn2(conv2(out)).relu_();
-  out = bn3(conv3(out));
-  out += downsample ? downsample->forward(x) : x;
-  return out.relu_();
+  torch::Tensor out = batch_norm_relu(*bn1, conv1(x));
+  out = batch_norm_relu(*bn2, conv2(out));
+  return batch_norm_relu(*bn3, conv3(out), downsample ? downsample->forward(x) : x);
 }
 
 void BottleneckImpl::fold_batch_norm(const ComputeMode* mode) {
@@ -139,7 +139,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& o) : in_channels_(o.in_channels) {
 torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == in_channels_, "ResNet: expected input [B, ", in_channels_,
               ", H, W], got ", x.sizes());
-  torch::Tensor h = maxpool((folded_stem_.active() ? folded_stem_(x) : bn1(conv1(x))).relu_());
+  torch::Tensor h = maxpool(folded_stem_.active() ? folded_stem_(x).relu_() : batch_norm_relu(*bn1, conv1(x)));
   return layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
 }
 

@@ -1,5 +1,7 @@
 #include "edge/model/small_resnet.h"
 
+#include "edge/model/batch_norm_relu.h"
+
 namespace edge::model {
 
 namespace nn = torch::nn;
@@ -26,7 +28,7 @@ SmallResNetImpl::SmallResNetImpl(const SmallResNetOptions& o) {
 torch::Tensor SmallResNetImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == in_channels(),
               "SmallResNet: expected input [B, ", in_channels(), ", H, W], got ", x.sizes());
-  torch::Tensor h = folded_stem_.active() ? folded_stem_(x).relu_() : bn1(conv1(x)).relu_();
+  torch::Tensor h = folded_stem_.active() ? folded_stem_(x).relu_() : batch_norm_relu(*bn1, conv1(x));
   return layer3->forward(layer2->forward(layer1->forward(h)));
 }
 
