@@ -31,7 +31,7 @@
 //
 //   build/bench/bench_edge [--threads 2] [--steps 20] [--repeats 5] [--eval_images 2000]
 //                          [--scores 10000000] [--metric_repeats 5] [--sessions 3] [--scale]
-//                          [--precision auto|bf16|fp32] [--channels_last true|false]
+//                          [--precision auto|bf16|fp32] [--channels_last auto|true|false]
 //                          [--python /usr/bin/python3 | --no-python] [--no_reference] [--tmp DIR]
 // (--no_reference leaves out the `edge fp32` column, for quick A/B runs of one mode.)
 #include <unistd.h>
@@ -89,7 +89,8 @@ struct Options {
   // The fastest compute mode (auto: bf16 where the CPU has native bf16, else fp32); the
   // reference mode is measured beside it as `edge fp32`.
   std::string precision = "auto";
-  bool channels_last = false;
+  std::string channels_last_flag = "auto";  // --channels_last as given
+  bool channels_last = false;               // resolved for the precision
   std::string python = "/usr/bin/python3";
   std::string peer = (std::filesystem::path(EDGE_BENCH_DIR) / "edge_peer.py").string();
   std::filesystem::path tmp;
@@ -115,7 +116,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--sessions") o.sessions = std::stoi(value());
     else if (a == "--scale") o.scale = true;
     else if (a == "--precision") o.precision = value();
-    else if (a == "--channels_last") o.channels_last = value() == "true";
+    else if (a == "--channels_last") o.channels_last_flag = value();
     else if (a == "--python") o.python = value();
     else if (a == "--peer") o.peer = value();
     else if (a == "--no-python") o.python.clear();
@@ -125,7 +126,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--spec") o.spec = value();
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: bench_edge [--threads N] [--steps N] [--repeats N] [--eval_images N] [--scores N] "
-                   "[--metric_repeats N] [--sessions N] [--scale] [--precision auto|fp32|bf16] [--channels_last true|false] "
+                   "[--metric_repeats N] [--sessions N] [--scale] [--precision auto|fp32|bf16] [--channels_last auto|true|false] "
                    "[--python PATH | --no-python] [--no_reference] [--tmp DIR]\n";
       std::exit(0);
     } else {
@@ -136,6 +137,7 @@ Options parse(int argc, char** argv) {
       o.sessions < 1)
     throw std::runtime_error("counts must be positive");
   o.precision = edge::model::resolve_precision(o.precision, torch::kCPU);  // the columns name what ran
+  o.channels_last = edge::model::resolve_channels_last(o.channels_last_flag, o.precision, torch::kCPU);
   return o;
 }
 
@@ -152,7 +154,7 @@ edge::train::TrainConfig bench_config(int threads, int64_t id_train, const std::
   c.model.hidden = kHidden;
   c.model.num_classes = kClasses;
   c.precision = precision;
-  c.channels_last = cl;
+  c.channels_last = cl ? "true" : "false";
   c.eval_batch_size = kEvalBatch;
   return c;
 }

@@ -94,7 +94,9 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
                  "auto | fp32 | bf16: auto = bf16 on a CPU with native bf16 (AVX512_BF16/AMX-BF16), else fp32; "
                  "fp32 = the bit-reproducible reference; bf16 = CPU autocast (losses stay fp32)")
       ->capture_default_str();
-  cmd.add_option("--channels_last", c.channels_last, "NHWC activations and conv weights (true|false)")
+  cmd.add_option("--channels_last", c.channels_last,
+                 "auto | true | false: NHWC activations and conv weights; auto = true when training in bf16 on "
+                 "a CPU, false otherwise")
       ->capture_default_str();
   add_data_options(cmd, c.data);
 }
@@ -251,7 +253,7 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   eval_cmd->add_option("--precision", eval_params.precision,
                        "auto | fp32 | bf16 (default: the run's setting; auto as for train)");
   eval_cmd->add_option("--channels_last", eval_params.channels_last,
-                       "true|false (default: the run's setting)");
+                       "true | false | auto (default: the run's setting; auto as for train)");
 
   DemoParams demo;
   demo.quick = quick;

@@ -212,9 +212,8 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
 
   train::TrainConfig config = train::load_run_config(p.checkpoint);
   if (!p.precision.empty()) config.precision = model::resolve_precision(p.precision, device);
-  if (p.channels_last == "true" || p.channels_last == "false") config.channels_last = p.channels_last == "true";
-  else if (!p.channels_last.empty())
-    throw UsageError(fmt::format("--channels_last: expected true or false, got '{}'", p.channels_last));
+  if (!p.channels_last.empty())
+    config.channels_last = model::resolve_channels_last(p.channels_last, config.precision, device) ? "true" : "false";
   const model::ComputeMode mode = config.compute_mode();
   const auto weights = p.checkpoint / "model.pt";
   auto model = model::load_weights(config.model, weights);

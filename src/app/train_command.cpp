@@ -236,6 +236,12 @@ std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const 
     config.precision = trainer.config().precision;
     log << auto_precision_line(config.precision, trainer.placement().device) << std::endl;
   }
+  if (config.channels_last == "auto") {
+    config.channels_last = trainer.config().channels_last;
+    log << fmt::format("layout: {} (auto: {})", config.channels_last == "true" ? "channels-last" : "NCHW",
+                       config.channels_last == "true" ? "bf16 on a CPU" : "the reference layout of fp32 or a GPU")
+        << std::endl;
+  }
   if (trainer.placement().rank() == 0) {
     nlohmann::json cfg = config;
     cfg["provenance"] = provenance(config);

@@ -75,6 +75,20 @@ std::string resolve_precision(const std::string& requested, const torch::Device&
   throw UsageError(fmt::format("--precision: expected fp32, bf16 or auto, got '{}'", requested));
 }
 
+bool resolve_channels_last(const std::string& requested, const std::string& precision, const torch::Device& device) {
+  if (requested == "true" || requested == "false") return requested == "true";
+  if (requested == "auto") return precision == "bf16" && device.is_cpu();
+  throw UsageError(fmt::format("--channels_last: expected auto, true or false, got '{}'", requested));
+}
+
+bool parse_channels_last(const std::string& channels_last) {
+  if (channels_last == "true" || channels_last == "false") return channels_last == "true";
+  if (channels_last == "auto")
+    throw UsageError("--channels_last: 'auto' must be resolved for a precision and device first (expected true or "
+                     "false here)");
+  throw UsageError(fmt::format("--channels_last: expected true or false, got '{}'", channels_last));
+}
+
 void to_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (auto& p : module.parameters())

@@ -33,6 +33,7 @@ void TrainConfig::validate() const {
   if (!(l_rate > 0.0)) throw UsageError(fmt::format("--l_rate must be positive, got {}", l_rate));
   // The spelling only: which precision `auto` means depends on the device (Trainer).
   model::resolve_precision(precision, torch::Device(torch::kCPU));
+  model::resolve_channels_last(channels_last, "fp32", torch::Device(torch::kCPU));
   if (threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", threads));
 }
 
@@ -54,7 +55,12 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
       {"m_out", c.m_out}, {"lambda_1", c.lambda_1}, {"lambda_2", c.lambda_2}, {"a_tr", c.a_tr},
       {"skip_nonfinite", c.skip_nonfinite}, {"hflip", c.hflip}, {"freeze_bn", c.freeze_bn},
       {"seed", c.seed}, {"threads", c.threads}, {"eval_batch_size", c.eval_batch_size},
-      {"precision", c.precision}, {"channels_last", c.channels_last}};
+      {"precision", c.precision}};
+  // A resolved layout is a JSON boolean (as in configs written before `auto` existed).
+  if (c.channels_last == "true" || c.channels_last == "false")
+    j["channels_last"] = c.channels_last == "true";
+  else
+    j["channels_last"] = c.channels_last;
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
@@ -106,7 +112,13 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   j.at("threads").get_to(c.threads);
   j.at("eval_batch_size").get_to(c.eval_batch_size);
   c.precision = j.value("precision", std::string("fp32"));
-  c.channels_last = j.value("channels_last", false);
+  const auto cl = j.find("channels_last");
+  if (cl == j.end())
+    c.channels_last = "false";
+  else if (cl->is_boolean())
+    c.channels_last = cl->get<bool>() ? "true" : "false";
+  else
+    cl->get_to(c.channels_last);
 }
 
 TrainConfig load_run_config(const std::filesystem::path& run_dir) {

@@ -105,8 +105,13 @@ TEST(Cli, PrecisionAutoIsStoredResolved) {
     if (explicit_auto) args.insert(args.end(), {"--precision", "auto"});
     const auto r = run(args);
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(nlohmann::json::parse(edge::read_text_file(run_dir / "config.json"))["precision"], resolved);
+    const auto cfg = nlohmann::json::parse(edge::read_text_file(run_dir / "config.json"));
+    EXPECT_EQ(cfg["precision"], resolved);
+    // --channels_last auto (the default) follows: channels-last for bf16 on the CPU, stored as a boolean.
+    EXPECT_EQ(cfg["channels_last"], resolved == "bf16");
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(resolved == "bf16" ? "layout: channels-last (auto" : "layout: NCHW (auto"), std::string::npos)
+        << r.out;
   }
   const auto run_dir = dir.path() / "auto";
   // The checkpoint's configuration is the resolved one too, so resuming compares like with like.
@@ -118,7 +123,9 @@ TEST(Cli, PrecisionAutoIsStoredResolved) {
   fp32_args.insert(fp32_args.end(), {"--precision", "fp32"});
   r = run(fp32_args);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(edge::read_text_file(dir.path() / "fp32" / "config.json"))["precision"], "fp32");
+  const auto fp32_cfg = nlohmann::json::parse(edge::read_text_file(dir.path() / "fp32" / "config.json"));
+  EXPECT_EQ(fp32_cfg["precision"], "fp32");
+  EXPECT_EQ(fp32_cfg["channels_last"], false) << "fp32 keeps the NCHW reference layout";
   EXPECT_EQ(r.out.find("precision: "), std::string::npos) << r.out;
 
   // edge eval takes auto as well; bad values name the flag in both commands.
@@ -132,6 +139,13 @@ TEST(Cli, PrecisionAutoIsStoredResolved) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--precision"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir.path() / "bad" / "config.json"));
+  r = run({"train", "--channels_last", "yes", "--out", (dir.path() / "bad").string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--channels_last"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "bad" / "config.json"));
+  r = run({"eval", "--checkpoint", run_dir.string(), "--channels_last", "auto", "--ood_data", "noise", "--tail_j", "0",
+           "--out", (dir.path() / "ev3").string()});
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 TEST(Cli, NormalModeTrainsWithoutOutliers) {

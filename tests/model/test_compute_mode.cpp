@@ -12,6 +12,8 @@
 namespace {
 
 using edge::model::cpu_has_native_bf16;
+using edge::model::parse_channels_last;
+using edge::model::resolve_channels_last;
 using edge::model::resolve_precision;
 
 TEST(ResolvePrecision, ExplicitValuesPassThroughOnEveryDevice) {
@@ -66,6 +68,33 @@ TEST(CpuHasNativeBf16, AgreesWithProcCpuinfo) {
   }
   if (!found_flags) GTEST_SKIP() << "/proc/cpuinfo has no x86 flags line";
   EXPECT_EQ(cpu_has_native_bf16(), listed);
+}
+
+TEST(ResolveChannelsLast, AutoIsChannelsLastExactlyForBf16OnCpu) {
+  const torch::Device cpu(torch::kCPU), gpu(torch::kCUDA, 0);
+  EXPECT_TRUE(resolve_channels_last("auto", "bf16", cpu));
+  EXPECT_FALSE(resolve_channels_last("auto", "fp32", cpu)) << "fp32 keeps the NCHW reference path";
+  EXPECT_FALSE(resolve_channels_last("auto", "bf16", gpu));
+  EXPECT_FALSE(resolve_channels_last("auto", "fp32", gpu));
+  for (const auto& precision : {"fp32", "bf16"})
+    for (const auto& device : {cpu, gpu}) {
+      EXPECT_TRUE(resolve_channels_last("true", precision, device)) << "an explicit value is kept";
+      EXPECT_FALSE(resolve_channels_last("false", precision, device));
+    }
+}
+
+TEST(ResolveChannelsLast, BadOrUnresolvedValuesAreUsageErrorsNamingTheFlag) {
+  for (const std::string bad : {"yes", "", "TRUE", "1"}) {
+    try {
+      resolve_channels_last(bad, "bf16", torch::Device(torch::kCPU));
+      FAIL() << "expected UsageError for '" << bad << "'";
+    } catch (const edge::UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("--channels_last"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(parse_channels_last("auto"), edge::UsageError);
+  EXPECT_TRUE(parse_channels_last("true"));
+  EXPECT_FALSE(parse_channels_last("false"));
 }
 
 }  // namespace

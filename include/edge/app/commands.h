@@ -57,7 +57,7 @@ struct EvalParams {
   std::filesystem::path cache_dir;           // "" = RUN_DIR/cache/features
   bool no_cache = false;                     // extract every set again, write nothing to the cache
   std::string precision;                     // fp32 | bf16 | auto; "" = the run's setting
-  std::string channels_last;                 // true | false; "" = the run's setting
+  std::string channels_last;                 // true | false | auto; "" = the run's setting
 };
 
 // `edge eval`: extracts each set's network outputs once (cached on disk), computes every

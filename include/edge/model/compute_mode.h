@@ -39,6 +39,17 @@ bool cpu_has_native_bf16();
 // Throws UsageError naming --precision for any other value.
 std::string resolve_precision(const std::string& requested, const torch::Device& device);
 
+// Whether --channels_last `requested` means channels-last for a run computing in the resolved
+// `precision` ("fp32" | "bf16") on `device`: "true" / "false" as given; "auto" -> channels-last
+// exactly when training in bf16 on a CPU (there oneDNN's bf16 convolutions and the fused
+// BatchNorm + ReLU of batch_norm_relu.h run on NHWC without layout conversions; measured in
+// BENCHMARKS.md), NCHW otherwise, so fp32 keeps the bit-reproducible reference layout.
+// Throws UsageError naming --channels_last for any other value.
+bool resolve_channels_last(const std::string& requested, const std::string& precision, const torch::Device& device);
+
+// "true" -> true, "false" -> false (a resolved --channels_last); UsageError otherwise.
+bool parse_channels_last(const std::string& channels_last);
+
 // Converts every 4-D parameter and buffer of `module` to channels-last (in place, keeping
 // the tensors' identities, so an optimiser built before or after still sees them).
 void to_channels_last(torch::nn::Module& module);

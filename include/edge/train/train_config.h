@@ -51,14 +51,17 @@ struct TrainConfig {
   int64_t threads = 0;          // 0 = all cores
   int64_t eval_batch_size = 500;
   // Arithmetic of training and evaluation (model/compute_mode.h): fp32 | bf16 (CPU autocast) |
-  // auto, NCHW or channels-last. `auto` is resolved for the training device when the Trainer
-  // is built (model::resolve_precision), so a run directory's config.json and its checkpoints
-  // always hold fp32 or bf16. Absent in older configs (= fp32, NCHW).
+  // auto, and NCHW or channels-last (true | false | auto). Both `auto`s are resolved for the
+  // training device when the Trainer is built (model::resolve_precision, then
+  // model::resolve_channels_last), so a run directory's config.json and its checkpoints always
+  // hold fp32 or bf16 and a boolean layout. Absent in older configs (= fp32, NCHW).
   std::string precision = "auto";
-  bool channels_last = false;
+  std::string channels_last = "auto";
 
-  // Needs a resolved precision (fp32 | bf16); throws UsageError for `auto`.
-  model::ComputeMode compute_mode() const { return {model::parse_precision(precision), channels_last}; }
+  // Needs resolved values; throws UsageError for `auto`.
+  model::ComputeMode compute_mode() const {
+    return {model::parse_precision(precision), model::parse_channels_last(channels_last)};
+  }
 
   // Throws UsageError naming the flag for an invalid value.
   void validate() const;
