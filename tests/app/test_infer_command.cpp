@@ -97,6 +97,7 @@ TEST(Infer, RunDirectoryCheckpointGivesLogits) {
   fs::create_directories(run);
   train::TrainConfig cfg;
   cfg.precision = "fp32";  // as `edge train` stores it (resolved), and the fp32 forward below expects
+  cfg.channels_last = "false";
   cfg.model.width = 8;
   cfg.model.hidden = 16;
   std::ofstream(run / "config.json") << nlohmann::json(cfg).dump(2);
