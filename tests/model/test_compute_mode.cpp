@@ -9,6 +9,8 @@
 #include "edge/common/error.h"
 #include "edge/model/compute_mode.h"
 
+#include <torch/nn/modules/conv.h>
+
 namespace {
 
 using edge::model::cpu_has_native_bf16;
@@ -95,6 +97,22 @@ TEST(ResolveChannelsLast, BadOrUnresolvedValuesAreUsageErrorsNamingTheFlag) {
   EXPECT_THROW(parse_channels_last("auto"), edge::UsageError);
   EXPECT_TRUE(parse_channels_last("true"));
   EXPECT_FALSE(parse_channels_last("false"));
+}
+
+TEST(ToChannelsLast, OneChannelWeightsGetChannelsLastStridesSoTheStemOutputIsChannelsLast) {
+  // A [16, 1, 3, 3] weight counts as contiguous in both layouts; unless its strides are the
+  // channels-last ones the convolution writes NCHW and the layers after it mix layouts.
+  torch::nn::Conv2d stem(torch::nn::Conv2dOptions(1, 16, 3).stride(2).padding(1).bias(false));
+  edge::model::to_channels_last(*stem);
+  EXPECT_EQ(stem->weight.strides(), (std::vector<int64_t>{9, 1, 3, 1}));
+  const edge::model::ComputeMode cl{false, true};
+  const torch::Tensor y = stem->forward(edge::model::to_input_format(torch::randn({4, 1, 12, 12}), cl));
+  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast)) << y.strides();
+  EXPECT_FALSE(y.is_contiguous()) << "expected the NHWC layout, got NCHW strides " << y.strides();
+  // Values are untouched, and a second conversion changes nothing.
+  const torch::Tensor w = stem->weight.detach().clone();
+  edge::model::to_channels_last(*stem);
+  EXPECT_TRUE(torch::equal(stem->weight, w));
 }
 
 }  // namespace
