@@ -94,7 +94,7 @@ namespace {
 // t with exactly the channels-last strides. Not t.contiguous(ChannelsLast): when a dimension
 // has size 1 (a 1-channel stem's [O, 1, kh, kw] weight) both layouts count as contiguous and
 // contiguous() keeps the NCHW strides, so the convolution would pick NCHW for its output and
-// every layer after it would mix layouts (measured: ~25% slower training). This is what
+// every layer after it would mix layouts (measured: about a third slower training). This is what
 // PyTorch's module.to(memory_format=torch.channels_last) does.
 torch::Tensor exactly_channels_last(const torch::Tensor& t) {
   return torch::empty(t.sizes(), t.options().memory_format(torch::MemoryFormat::ChannelsLast)).copy_(t);

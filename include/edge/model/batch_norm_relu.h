@@ -2,7 +2,7 @@
 //
 // Why: in a small ResNet on 2 CPU cores the memory-bound passes around the convolutions
 // (BatchNorm statistics and normalisation, the residual add, ReLU, and their backward
-// passes) cost as much as a third of a training step. PyTorch runs them as separate
+// passes) cost about a fifth of a bf16 training step (PyTorch's profiler on the same kernels). PyTorch runs them as separate
 // kernels, each reading and writing the whole activation; here the forward pass reads x
 // twice (statistics, then normalise + add + ReLU) and writes y once, and the backward pass
 // reads the incoming gradient, y (the ReLU mask) and x twice and writes the input gradient
