@@ -211,9 +211,9 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   }
 
   train::TrainConfig config = train::load_run_config(p.checkpoint);
-  if (!p.precision.empty()) config.precision = model::resolve_precision(p.precision, device);
-  if (!p.channels_last.empty())
-    config.channels_last = model::resolve_channels_last(p.channels_last, config.precision, device) ? "true" : "false";
+  if (!p.precision.empty()) config.precision = p.precision;
+  if (!p.channels_last.empty()) config.channels_last = p.channels_last;
+  config.resolve_compute_mode(device);
   const model::ComputeMode mode = config.compute_mode();
   const auto weights = p.checkpoint / "model.pt";
   auto model = model::load_weights(config.model, weights);

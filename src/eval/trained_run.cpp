@@ -28,6 +28,7 @@ TrainedRun open_trained_run(const std::filesystem::path& run_dir, const std::str
   TrainedRun run;
   run.dir = run_dir;
   run.config = train::load_run_config(run_dir);
+  run.config.resolve_compute_mode(torch::Device(torch::kCPU));  // the model stays on the CPU here
   const auto weights = run_dir / "model.pt";
   run.model = model::load_weights(run.config.model, weights);
   if (run.config.compute_mode().channels_last) model::to_channels_last(*run.model);

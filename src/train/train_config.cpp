@@ -37,6 +37,11 @@ void TrainConfig::validate() const {
   if (threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", threads));
 }
 
+void TrainConfig::resolve_compute_mode(const torch::Device& device) {
+  precision = model::resolve_precision(precision, device);
+  channels_last = model::resolve_channels_last(channels_last, precision, device) ? "true" : "false";
+}
+
 void to_json(nlohmann::json& j, const TrainConfig& c) {
   j = nlohmann::json{
       {"dataset", c.dataset}, {"data_root", c.data_root.string()}, {"oe_data", c.oe_data},

@@ -126,6 +126,36 @@ TEST(Infer, RunDirectoryCheckpointGivesLogits) {
   EXPECT_THROW(app::run_infer(p, log), UsageError);
 }
 
+TEST(Infer, HandWrittenAutoModesAreResolvedForTheCpu) {
+  // `edge train` stores resolved modes; a config.json written by hand may say auto.
+  test::TempDir dir;
+  const fs::path run = dir.path() / "run";
+  fs::create_directories(run);
+  train::TrainConfig cfg;
+  cfg.precision = "auto";
+  cfg.channels_last = "auto";
+  cfg.model.width = 8;
+  cfg.model.hidden = 16;
+  std::ofstream(run / "config.json") << nlohmann::json(cfg).dump(2);
+  model::MultiLabelNet net(cfg.model);
+  model::save_weights(net, run / "model.pt");
+  model::save_torch_file(torch::randn({3, 1, 56, 56}), dir.path() / "x.pt");
+  app::InferParams p;
+  p.checkpoint = run;
+  p.input = dir.path() / "x.pt";
+  p.output = dir.path() / "logits.pt";
+  p.threads = 1;
+  std::ostringstream log;
+  const torch::Tensor logits = app::run_infer(p, log);
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{3, 8}));
+  EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+  cfg.resolve_compute_mode(torch::Device(torch::kCPU));
+  EXPECT_EQ(cfg.precision, model::resolve_precision("auto", torch::Device(torch::kCPU)));
+  EXPECT_EQ(cfg.channels_last, cfg.precision == "bf16" ? "true" : "false");
+  cfg.channels_last = "sideways";
+  EXPECT_THROW(cfg.resolve_compute_mode(torch::Device(torch::kCPU)), UsageError);
+}
+
 TEST(Infer, PythonTorchLoadReadsTheOutputAndAgreesWithTorchvision) {
   if (!test::python_has_modules("torch,torchvision")) GTEST_SKIP() << "Debian python3-torchvision not installed";
   test::TempDir dir;

@@ -58,6 +58,11 @@ struct TrainConfig {
   std::string precision = "auto";
   std::string channels_last = "auto";
 
+  // Resolves an `auto` precision, then an `auto` layout, for `device`; resolved values stay.
+  // `edge train` stores resolved values; this covers a config.json written by hand, which the
+  // commands that load a run (eval, infer, predict, calibrate) resolve for their device.
+  void resolve_compute_mode(const torch::Device& device);
+
   // Needs resolved values; throws UsageError for `auto`.
   model::ComputeMode compute_mode() const {
     return {model::parse_precision(precision), model::parse_channels_last(channels_last)};
