@@ -5,9 +5,9 @@
 //   (b) evaluation: images/s to logits + JointEnergy scores (eval mode, no grad),
 //   (c) metrics: FPR95 + AUROC + AUPR on --scores scores (half ID, half OOD), seconds.
 // Columns: `edge` (this program in the compute mode of --precision / --channels_last, by
-// default auto NCHW, i.e. bf16 NCHW on a CPU with native bf16 (measured faster than bf16 +
-// channels-last for this small model on the CPU it was tuned on, see BENCHMARKS.md), through
-// the real Trainer, predict_logits and compute_ood_metrics), `edge fp32` (the reference compute
+// default auto, i.e. bf16 channels-last on a CPU with native bf16, the program's own default
+// mode (see BENCHMARKS.md), through the real Trainer, predict_logits and
+// compute_ood_metrics), `edge fp32` (the reference compute
 // mode), and the peers of bench/edge_peer.py: `official` (fp32 NCHW loop as the official
 // EDGE code runs it; sklearn for metrics) and `tuned` (bf16 autocast + channels-last).
 //
@@ -86,8 +86,8 @@ struct Options {
   int sessions = 3;
   bool scale = false;
   bool reference = true;
-  // The fastest compute mode (auto: bf16 where the CPU has native bf16, else fp32); the
-  // reference mode is measured beside it as `edge fp32`.
+  // The default compute mode (auto: bf16 channels-last where the CPU has native bf16, else
+  // fp32 NCHW); the reference mode is measured beside it as `edge fp32`.
   std::string precision = "auto";
   std::string channels_last_flag = "auto";  // --channels_last as given
   bool channels_last = false;               // resolved for the precision

@@ -176,8 +176,7 @@ void Trainer::init(int64_t id_train_size, int64_t oe_train_size) {
     if (fp32_ranks[0].item<float>() > 0) config_.precision = "fp32";
   }
   // The layout follows the (agreed) precision, so every rank of a group resolves it alike.
-  config_.channels_last =
-      model::resolve_channels_last(config_.channels_last, config_.precision, placement_.device) ? "true" : "false";
+  config_.resolve_compute_mode(placement_.device);
   compute_ = config_.compute_mode();
   if (compute_.channels_last) model::to_channels_last(*model_);
   model_->to(placement_.device);
