@@ -2,9 +2,14 @@
 
 #include <torch/torch.h>
 
+#include "conv_options.h"
+
 namespace edge::model {
 
 namespace {
+
+using detail::explicit_padding;
+using detail::zero_padding;
 
 // scale = g / sqrt(v + eps), shift = beta - mu * scale, in float64 so that folding adds no
 // rounding beyond the final cast.
@@ -16,22 +21,6 @@ std::pair<torch::Tensor, torch::Tensor> bn_affine(const torch::Tensor& weight, c
   torch::Tensor shift = -f64(mean) * scale;
   if (bias.defined()) shift = shift + f64(bias);
   return {scale, shift};
-}
-
-// LibTorch 1.x keeps conv options in c10::variant, 2.x in std::variant: unqualified calls
-// find the right get_if / holds_alternative by argument-dependent lookup.
-template <typename Padding>
-const torch::ExpandingArray<2>* explicit_padding(const Padding& padding) {
-  using namespace c10;
-  using namespace std;
-  return get_if<torch::ExpandingArray<2>>(&padding);
-}
-
-template <typename PaddingMode>
-bool zero_padding(const PaddingMode& mode) {
-  using namespace c10;
-  using namespace std;
-  return holds_alternative<torch::enumtype::kZeros>(mode);
 }
 
 torch::Tensor in_mode(torch::Tensor t, const ComputeMode& mode) {

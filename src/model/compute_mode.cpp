@@ -114,6 +114,14 @@ torch::Tensor to_input_format(const torch::Tensor& x, const ComputeMode& mode) {
   return mode.channels_last && x.dim() == 4 ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
 }
 
+bool cpu_autocast_bf16_active() {
+#ifdef EDGE_AUTOCAST_DEVICE_API
+  return at::autocast::is_autocast_enabled(at::kCPU) && at::autocast::get_autocast_dtype(at::kCPU) == at::kBFloat16;
+#else
+  return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+#endif
+}
+
 AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
   if (!enabled_) return;
 #ifdef EDGE_AUTOCAST_DEVICE_API

@@ -1,6 +1,7 @@
 #include "edge/model/resnet.h"
 
 #include "edge/model/batch_norm_relu.h"
+#include "edge/model/gemm_weight_grad_conv.h"
 
 namespace edge::model {
 
@@ -19,6 +20,14 @@ nn::Conv2d conv1x1(int64_t in, int64_t out, int64_t stride = 1) {
 // torchvision's downsample branch: Sequential(conv1x1(stride), BatchNorm2d) -> keys downsample.0/1.
 nn::Sequential downsample_branch(int64_t in, int64_t out, int64_t stride) {
   return nn::Sequential(conv1x1(in, out, stride), nn::BatchNorm2d(out));
+}
+
+// downsample(x) with its convolution through conv2d() (gemm_weight_grad_conv.h).
+torch::Tensor downsample_forward(nn::Sequential& downsample, const torch::Tensor& x) {
+  nn::Conv2dImpl* conv = downsample->size() == 2 ? downsample->ptr(0)->as<nn::Conv2dImpl>() : nullptr;
+  nn::BatchNorm2dImpl* bn = downsample->size() == 2 ? downsample->ptr(1)->as<nn::BatchNorm2dImpl>() : nullptr;
+  if (!conv || !bn) return downsample->forward(x);
+  return bn->forward(conv2d(*conv, x));
 }
 
 }  // namespace
@@ -44,8 +53,9 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   }
   // relu(bn1(conv1 x)), then relu(bn2(conv2 .) + identity): torchvision's BasicBlock, with the
   // BatchNorm + add + ReLU passes fused for channels-last training (batch_norm_relu.h).
-  torch::Tensor out = batch_norm_relu(*bn1, conv1(x));
-  return batch_norm_relu(*bn2, conv2(out), downsample ? downsample->forward(x) : x);
+  // Strided convolutions take the GEMM weight gradient where it is faster (gemm_weight_grad_conv.h).
+  torch::Tensor out = batch_norm_relu(*bn1, conv2d(*conv1, x));
+  return batch_norm_relu(*bn2, conv2(out), downsample ? downsample_forward(downsample, x) : x);
 }
 
 void BasicBlockImpl::fold_batch_norm(const ComputeMode* mode) {
@@ -73,8 +83,8 @@ torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
     return out.relu_();
   }
   torch::Tensor out = batch_norm_relu(*bn1, conv1(x));
-  out = batch_norm_relu(*bn2, conv2(out));
-  return batch_norm_relu(*bn3, conv3(out), downsample ? downsample->forward(x) : x);
+  out = batch_norm_relu(*bn2, conv2d(*conv2, out));
+  return batch_norm_relu(*bn3, conv3(out), downsample ? downsample_forward(downsample, x) : x);
 }
 
 void BottleneckImpl::fold_batch_norm(const ComputeMode* mode) {

@@ -57,6 +57,10 @@ void to_channels_last(torch::nn::Module& module);
 // The network input in the mode's memory format.
 torch::Tensor to_input_format(const torch::Tensor& x, const ComputeMode& mode);
 
+// Whether LibTorch's CPU autocast is on with bfloat16 in this thread (an AutocastScope(true)
+// or the caller's own), i.e. whether a convolution here would run in bf16.
+bool cpu_autocast_bf16_active();
+
 // Enables CPU bf16 autocast for its lifetime when `enabled` (nests like Python's
 // torch.autocast: the previous state is restored, and the cast-weight cache is cleared when
 // the outermost scope ends, so a later optimiser step is never hidden behind stale copies).

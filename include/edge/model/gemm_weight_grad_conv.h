@@ -1,0 +1,48 @@
+// A strided convolution whose weight gradient is one matrix product over im2col columns.
+//
+// Why: in bf16 channels-last training on an AVX512-BF16 CPU, LibTorch 1.13's oneDNN 2.6
+// computes the weight gradient of strided convolutions with small outputs slowly. For
+// fashion-lt's small_resnet (batch 256) the 3x3 stride-2 convolutions to 7x7 and 4x4 and the
+// 1x1 stride-2 downsample to 4x4 took 3.6 / 3.8 / 1.9 ms where the same sums as im2col + one
+// bf16 GEMM take 2.8 / 2.6 / 0.7 ms; in the minutes when this VM runs slowly oneDNN's took
+// up to 9.0 / 7.7 / 5.1 ms and the GEMM's stayed near 3.5 / 3.4 / 0.8 ms
+// (bench/bench_conv_weight_grad, BENCHMARKS.md). The forward pass and the input gradient
+// are LibTorch's own kernels; only the weight gradient changes:
+//   dW[o, c, i, j] = sum over n, y, x of dY[n, o, y, x] * Xpad[n, c, y*sh + i, x*sw + j]
+// as dY^T [O, N*OH*OW] @ cols [N*OH*OW, KH*KW*C], cols being the zero-padded NHWC input's
+// patches written once. Accumulation is in fp32 (oneDNN's bf16 GEMM), the result rounded to
+// bf16 once, as the convolution kernel's own weight gradient is.
+#pragma once
+
+#include <torch/nn/modules/conv.h>
+#include <torch/types.h>
+
+namespace edge::model {
+
+// Whether conv2d() takes the GEMM weight-gradient route for `x`: a CPU with native bf16
+// (cpu_has_native_bf16), a channels-last 4-D input in bf16 (with a bf16 weight, or under
+// bf16 autocast), gradients wanted for the weight, groups 1, dilation 1, zero padding, no
+// bias, stride > 1 in both directions, and an output small enough for the GEMM to win
+// (measured): at most 7x7 positions per image for kernels larger than 1x1, at most 4x4 for
+// 1x1 kernels.
+bool gemm_weight_grad_applies(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x);
+
+// conv(x), through conv2d_with_gemm_weight_grad() where gemm_weight_grad_applies(), else the
+// module's own forward. Same values; gradients equal up to float summation order.
+torch::Tensor conv2d(torch::nn::Conv2dImpl& conv, const torch::Tensor& x);
+
+// The operation itself (no fallback): conv2d(x, weight, stride, padding) without bias,
+// differentiable with respect to x (LibTorch's kernel) and weight (the GEMM above).
+// Preconditions checked with TORCH_CHECK: CPU, 4-D, same floating dtype, matching channels,
+// two strides >= 1, two paddings >= 0, a non-empty output.
+torch::Tensor conv2d_with_gemm_weight_grad(const torch::Tensor& x, const torch::Tensor& weight,
+                                           torch::IntArrayRef stride, torch::IntArrayRef padding);
+
+// The weight gradient alone: dW [O, C, KH, KW] (channels-last strides, x's dtype) of
+// conv2d(x, W, stride, padding) for the output gradient `grad_out` [N, O, OH, OW] (same
+// dtype as x), as one GEMM over the im2col columns of x. Shapes checked with TORCH_CHECK.
+torch::Tensor conv2d_weight_grad_gemm(const torch::Tensor& grad_out, const torch::Tensor& x,
+                                      torch::IntArrayRef weight_sizes, torch::IntArrayRef stride,
+                                      torch::IntArrayRef padding);
+
+}  // namespace edge::model
