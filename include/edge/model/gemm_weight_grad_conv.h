@@ -3,14 +3,14 @@
 // Why: in bf16 channels-last training on an AVX512-BF16 CPU, LibTorch 1.13's oneDNN 2.6
 // computes the weight gradient of strided convolutions with small outputs slowly. For
 // fashion-lt's small_resnet (batch 256) the 3x3 stride-2 convolutions to 7x7 and 4x4 and the
-// 1x1 stride-2 downsample to 4x4 took 3.6 / 3.8 / 1.9 ms where the same sums as im2col + one
-// bf16 GEMM take 2.8 / 2.6 / 0.7 ms; in the minutes when this VM runs slowly oneDNN's took
-// up to 9.0 / 7.7 / 5.1 ms and the GEMM's stayed near 3.5 / 3.4 / 0.8 ms
+// 1x1 stride-2 downsample to 4x4 took 3.4 / 3.6 / 1.7 ms where the same sums as im2col + one
+// bf16 GEMM take 2.7 / 2.5 / 0.7 ms; in the minutes when this VM runs slowly oneDNN's took
+// 9.0 / 7.3 / 5.2 ms and the GEMM's 3.7 / 2.9 / 0.7 ms
 // (bench/bench_conv_weight_grad, BENCHMARKS.md). The forward pass and the input gradient
 // are LibTorch's own kernels; only the weight gradient changes:
 //   dW[o, c, i, j] = sum over n, y, x of dY[n, o, y, x] * Xpad[n, c, y*sh + i, x*sw + j]
-// as dY^T [O, N*OH*OW] @ cols [N*OH*OW, KH*KW*C], cols being the zero-padded NHWC input's
-// patches written once. Accumulation is in fp32 (oneDNN's bf16 GEMM), the result rounded to
+// as dY^T [O, N*OH*OW] @ cols [N*OH*OW, KH*KW*C], cols holding the NHWC input's patches
+// (zeros in the padding), written in one pass. Accumulation is in fp32 (oneDNN's bf16 GEMM), the result rounded to
 // bf16 once, as the convolution kernel's own weight gradient is.
 #pragma once
 
