@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <ATen/ops/convolution_backward.h>
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -50,33 +51,8 @@ constexpr Shape kShapes[] = {
 struct Options {
   int threads = 2;
   int repeats = 15;
-  torch::ScalarType dtype = torch::kBFloat16;
+  std::string dtype = "bf16";
 };
-
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--threads") o.threads = std::stoi(value());
-    else if (a == "--repeats") o.repeats = std::stoi(value());
-    else if (a == "--dtype") {
-      const std::string d = value();
-      if (d != "bf16" && d != "fp32") throw std::runtime_error("--dtype: expected bf16 or fp32, got '" + d + "'");
-      o.dtype = d == "bf16" ? torch::kBFloat16 : torch::kFloat32;
-    } else if (a == "--help" || a == "-h") {
-      std::cout << "usage: bench_conv_weight_grad [--threads N] [--repeats N] [--dtype bf16|fp32]\n";
-      std::exit(0);
-    } else {
-      throw std::runtime_error("unknown flag " + a);
-    }
-  }
-  if (o.threads < 1 || o.repeats < 1) throw std::runtime_error("--threads and --repeats must be positive");
-  return o;
-}
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
@@ -84,12 +60,12 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 
 int main(int argc, char** argv) {
   Options o;
-  try {
-    o = parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "bench_conv_weight_grad: " << e.what() << "\n";
-    return 2;
-  }
+  CLI::App app{"Weight gradient of strided convolutions: LibTorch (oneDNN) vs im2col + GEMM", "bench_conv_weight_grad"};
+  app.add_option("--threads", o.threads, "intra-op threads")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--repeats", o.repeats, "timed calls per side and shape")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--dtype", o.dtype, "bf16 or fp32")->check(CLI::IsMember({"bf16", "fp32"}))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  const torch::ScalarType dtype = o.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32;
   torch::set_num_interop_threads(1);
   torch::set_num_threads(o.threads);
   torch::manual_seed(0);
@@ -100,13 +76,13 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("Weight gradient of strided convolutions: LibTorch (oneDNN) vs im2col + GEMM "
                            "(bench/bench_conv_weight_grad)\nCPU: {}; {} threads; LibTorch {}; {}, channels-last; "
                            "median [min-max] of {} calls each, interleaved, caches flushed before each\n\n",
-                           edge::bench::cpu_name(), o.threads, TORCH_VERSION, o.dtype == torch::kBFloat16 ? "bf16" : "fp32",
+                           edge::bench::cpu_name(), o.threads, TORCH_VERSION, o.dtype,
                            o.repeats);
   std::cout << "| convolution | input | kernel | output | LibTorch ms | GEMM ms | ratio | conv2d() takes the GEMM | max diff |\n"
                "|---|---|---|---|---:|---:|---:|---|---:|\n";
   for (const Shape& s : kShapes) {
-    const torch::Tensor x = torch::randn({s.n, s.c, s.h, s.h}).to(o.dtype).contiguous(cl);
-    const torch::Tensor w = torch::randn({s.o, s.c, s.k, s.k}).to(o.dtype).contiguous(cl);
+    const torch::Tensor x = torch::randn({s.n, s.c, s.h, s.h}).to(dtype).contiguous(cl);
+    const torch::Tensor w = torch::randn({s.o, s.c, s.k, s.k}).to(dtype).contiguous(cl);
     const std::vector<int64_t> stride = {s.stride, s.stride}, pad = {s.pad, s.pad};
     const torch::Tensor gy = torch::randn_like(at::conv2d(x, w, {}, stride, pad)).contiguous(cl);
     const auto libtorch = [&] {
@@ -131,7 +107,7 @@ int main(int argc, char** argv) {
     bool picks = false;
     {
       torch::AutoGradMode grad(true);
-      const edge::model::AutocastScope autocast(o.dtype == torch::kBFloat16);  // as in training
+      const edge::model::AutocastScope autocast(dtype == torch::kBFloat16);  // as in training
       picks = edge::model::gemm_weight_grad_applies(*conv, x);
     }
     std::cout << fmt::format("| {} | {}x{}x{}x{} | {}x{} s{} p{} | {}x{} | {:.2f} [{:.2f}-{:.2f}] | {:.2f} [{:.2f}-{:.2f}] | "
