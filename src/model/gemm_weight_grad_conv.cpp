@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-
-
 #include <vector>
 
 #include "conv_options.h"
@@ -126,8 +124,8 @@ torch::Tensor conv2d(torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
   return conv2d_with_gemm_weight_grad(x, conv.weight.to(torch::kBFloat16), stride, padding);
 }
 
-torch::Tensor conv2d_with_gemm_weight_grad(const torch::Tensor& x, const torch::Tensor& weight, torch::IntArrayRef stride,
-                                      torch::IntArrayRef padding) {
+torch::Tensor conv2d_with_gemm_weight_grad(const torch::Tensor& x, const torch::Tensor& weight,
+                                           torch::IntArrayRef stride, torch::IntArrayRef padding) {
   TORCH_CHECK(x.device().is_cpu() && weight.device().is_cpu(), "conv2d_with_gemm_weight_grad: expected CPU tensors, got ",
               x.device(), " and ", weight.device());
   TORCH_CHECK(x.dim() == 4 && weight.dim() == 4, "conv2d_with_gemm_weight_grad: expected 4-D input and weight, got ",
@@ -150,8 +148,8 @@ torch::Tensor conv2d_with_gemm_weight_grad(const torch::Tensor& x, const torch::
 }
 
 torch::Tensor conv2d_weight_grad_gemm(const torch::Tensor& grad_out, const torch::Tensor& x,
-                                     torch::IntArrayRef weight_sizes, torch::IntArrayRef stride,
-                                     torch::IntArrayRef padding) {
+                                      torch::IntArrayRef weight_sizes, torch::IntArrayRef stride,
+                                      torch::IntArrayRef padding) {
   TORCH_CHECK(x.dim() == 4 && grad_out.dim() == 4 && weight_sizes.size() == 4 && grad_out.size(0) == x.size(0) &&
                   weight_sizes[1] == x.size(1) && grad_out.size(1) == weight_sizes[0] && stride.size() == 2 &&
                   padding.size() == 2,

@@ -10,8 +10,8 @@
 // are LibTorch's own kernels; only the weight gradient changes:
 //   dW[o, c, i, j] = sum over n, y, x of dY[n, o, y, x] * Xpad[n, c, y*sh + i, x*sw + j]
 // as dY^T [O, N*OH*OW] @ cols [N*OH*OW, KH*KW*C], cols holding the NHWC input's patches
-// (zeros in the padding), written in one pass. Accumulation is in fp32 (oneDNN's bf16 GEMM), the result rounded to
-// bf16 once, as the convolution kernel's own weight gradient is.
+// (zeros in the padding), written in one pass. Accumulation is in fp32 (oneDNN's bf16 GEMM),
+// the result rounded to bf16 once, as the convolution kernel's own weight gradient is.
 #pragma once
 
 #include <torch/nn/modules/conv.h>
