@@ -1,5 +1,8 @@
 #include "edge/model/resnet.h"
 
+#include <memory>
+#include <utility>
+
 #include "edge/model/batch_norm_relu.h"
 #include "edge/model/gemm_weight_grad_conv.h"
 
@@ -22,11 +25,21 @@ nn::Sequential downsample_branch(int64_t in, int64_t out, int64_t stride) {
   return nn::Sequential(conv1x1(in, out, stride), nn::BatchNorm2d(out));
 }
 
+// The convolution and BatchNorm of a downsample branch built by downsample_branch(); both
+// null for any other structure.
+std::pair<std::shared_ptr<nn::Conv2dImpl>, std::shared_ptr<nn::BatchNorm2dImpl>> downsample_parts(
+    const nn::Sequential& downsample) {
+  if (!downsample || downsample->size() != 2) return {};
+  auto conv = std::dynamic_pointer_cast<nn::Conv2dImpl>(downsample->ptr(0));
+  auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(downsample->ptr(1));
+  if (!conv || !bn) return {};
+  return {conv, bn};
+}
+
 // downsample(x) with its convolution through conv2d() (gemm_weight_grad_conv.h).
 torch::Tensor downsample_forward(nn::Sequential& downsample, const torch::Tensor& x) {
-  nn::Conv2dImpl* conv = downsample->size() == 2 ? downsample->ptr(0)->as<nn::Conv2dImpl>() : nullptr;
-  nn::BatchNorm2dImpl* bn = downsample->size() == 2 ? downsample->ptr(1)->as<nn::BatchNorm2dImpl>() : nullptr;
-  if (!conv || !bn) return downsample->forward(x);
+  const auto [conv, bn] = downsample_parts(downsample);
+  if (!conv) return downsample->forward(x);
   return bn->forward(conv2d(*conv, x));
 }
 
@@ -102,10 +115,9 @@ void fold_or_clear(FoldedLayer& out, const nn::Conv2d& conv, const nn::BatchNorm
 
 void fold_or_clear_downsample(FoldedLayer& out, const nn::Sequential& downsample, const ComputeMode* mode) {
   out.clear();
-  if (!mode || !downsample || downsample->size() != 2) return;
-  const auto conv = std::dynamic_pointer_cast<nn::Conv2dImpl>(downsample->ptr(0));
-  const auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(downsample->ptr(1));
-  if (conv && bn) fold_conv_bn(out, nn::Conv2d(conv), nn::BatchNorm2d(bn), *mode);
+  if (!mode) return;
+  const auto [conv, bn] = downsample_parts(downsample);
+  if (conv) fold_conv_bn(out, nn::Conv2d(conv), nn::BatchNorm2d(bn), *mode);
 }
 
 ResNetOptions ResNetOptions::depth(int64_t depth) {

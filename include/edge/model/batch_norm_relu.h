@@ -2,11 +2,12 @@
 //
 // Why: in a small ResNet on 2 CPU cores the memory-bound passes around the convolutions
 // (BatchNorm statistics and normalisation, the residual add, ReLU, and their backward
-// passes) cost about a fifth of a bf16 training step (PyTorch's profiler on the same kernels). PyTorch runs them as separate
-// kernels, each reading and writing the whole activation; here the forward pass reads x
-// twice (statistics, then normalise + add + ReLU) and writes y once, and the backward pass
-// reads the incoming gradient, y (the ReLU mask) and x twice and writes the input gradient
-// (and the residual's) once, with no intermediate tensors.
+// passes) cost about a fifth of a bf16 training step (PyTorch's profiler on the same
+// kernels). PyTorch runs them as separate kernels, each reading and writing the whole
+// activation; here the forward pass reads x twice (statistics, then normalise + add + ReLU)
+// and writes y once, and the backward pass reads the incoming gradient, y (the ReLU mask) and
+// x twice and writes the input gradient (and the residual's) once, with no intermediate
+// tensors.
 //
 // Semantics are those of torch::nn::BatchNorm{1,2}d in training mode followed by ReLU:
 // batch statistics (biased variance) normalise x; running_mean/running_var are updated with
