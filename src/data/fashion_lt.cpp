@@ -7,6 +7,7 @@
 #include <regex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "edge/common/error.h"
 #include "edge/data/idx_reader.h"

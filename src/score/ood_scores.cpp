@@ -1,6 +1,7 @@
 #include "edge/score/ood_scores.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <utility>

@@ -1,6 +1,7 @@
 #include "edge/train/objectives.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "edge/common/error.h"

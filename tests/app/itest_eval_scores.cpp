@@ -6,6 +6,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "edge/common/atomic_file.h"
 #include "edge/eval/score_files.h"

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -141,18 +142,28 @@ std::vector<nlohmann::json> read_log(const fs::path& run) {
   return out;
 }
 
-void expect_same_losses(const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b, double rel_tol) {
+// How far two runs of the same training may drift apart: the total loss and each loss term
+// relatively, the validation mAP absolutely.
+struct Drift {
+  double loss_rel, term_rel, map_abs;
+};
+
+void expect_same_losses(const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b, Drift tol) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t e = 0; e < a.size(); ++e) {
     const double la = a[e]["loss"], lb = b[e]["loss"];
-    EXPECT_LE(std::abs(la - lb), rel_tol * std::abs(la)) << "epoch " << e + 1 << ": " << la << " vs " << lb;
+    EXPECT_LE(std::abs(la - lb), tol.loss_rel * std::abs(la)) << "epoch " << e + 1 << ": " << la << " vs " << lb;
     for (const auto& [name, v] : a[e]["terms"].items()) {
       const double tb = b[e]["terms"][name];
-      EXPECT_LE(std::abs(v.get<double>() - tb), rel_tol * std::abs(v.get<double>()) + 1e-12)
+      EXPECT_LE(std::abs(v.get<double>() - tb), tol.term_rel * std::abs(v.get<double>()) + 1e-12)
           << "epoch " << e + 1 << " term " << name;
     }
-    EXPECT_NEAR(a[e]["val_map"].get<double>(), b[e]["val_map"].get<double>(), 1e-3) << "epoch " << e + 1;
+    EXPECT_NEAR(a[e]["val_map"].get<double>(), b[e]["val_map"].get<double>(), tol.map_abs) << "epoch " << e + 1;
   }
+}
+
+void expect_same_losses(const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b, double rel_tol) {
+  expect_same_losses(a, b, Drift{rel_tol, rel_tol, 1e-3});
 }
 
 double max_weight_difference(const edge::model::StateDict& a, const edge::model::StateDict& b) {
@@ -338,7 +349,13 @@ TEST(Devices, CudaWithoutCudaIsAOneLineUsageError) {
 
 // The CUDA path (run by scripts/gpu-check.sh; skipped without CUDA). TF32 convolutions and
 // cuDNN's algorithms make CUDA differ from the CPU by more than reduction order alone.
-constexpr double kCudaLossRelTol = 2e-2;
+// Measured on an H200 (torch 2.11, scripts/gpu-check.sh, two runs, 2 epochs of the tiny run):
+// total loss 0.08-0.5 % apart from the CPU's, the EDGE gap term up to 5.8 %. The validation mAP
+// of this tiny model is not compared: it moved 0.020 and 0.048 from the CPU's, and the two CUDA
+// runs differed by 0.028 from each other (cuDNN's algorithms are not deterministic), so it says
+// nothing about the CUDA path. A path that mislabels, skips a term or does not train lands far
+// outside the loss bounds.
+constexpr Drift kCudaDrift{2e-2, 0.12, std::numeric_limits<double>::infinity()};
 
 TEST(Devices, CudaTrainingFollowsTheCpuLossCurve) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
@@ -350,21 +367,28 @@ TEST(Devices, CudaTrainingFollowsTheCpuLossCurve) {
     ASSERT_EQ(r.code, 0) << r.err;
   }
   const auto cpu = read_log(dir.path() / "cpu"), cuda = read_log(dir.path() / "cuda");
-  expect_same_losses(cpu, cuda, kCudaLossRelTol);
+  expect_same_losses(cpu, cuda, kCudaDrift);
   for (size_t e = 0; e < cpu.size(); ++e)
     std::cout << "[ measured ] epoch " << e + 1 << " loss cpu " << cpu[e]["loss"] << " cuda " << cuda[e]["loss"] << "\n";
   // The CUDA run resumes on the CPU: checkpoints load onto the resuming process's device.
   const auto r = edge::test::run_cli({"train", "--resume", (dir.path() / "cuda").string(), "--device", "cpu"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("nothing to do"), std::string::npos) << r.out;
-  // Evaluation on the GPU scores like evaluation on the CPU.
-  const auto e_cpu = edge::test::run_cli({"eval", "--checkpoint", (dir.path() / "cuda").string(), "--out",
-                                          (dir.path() / "eval-cpu").string()});
+  // Evaluation on the GPU scores like evaluation on the CPU (--no_cache: the CUDA evaluation must
+  // extract its own features, not reuse the CPU's from the run's feature cache).
+  const auto e_cpu = edge::test::run_cli({"eval", "--checkpoint", (dir.path() / "cuda").string(), "--no_cache",
+                                          "--out", (dir.path() / "eval-cpu").string()});
   const auto e_cuda = edge::test::run_cli({"eval", "--checkpoint", (dir.path() / "cuda").string(), "--device", "cuda",
-                                           "--out", (dir.path() / "eval-cuda").string()});
+                                           "--no_cache", "--out", (dir.path() / "eval-cuda").string()});
   ASSERT_EQ(e_cpu.code, 0) << e_cpu.err;
   ASSERT_EQ(e_cuda.code, 0) << e_cuda.err;
   std::cout << "[ measured ] eval cpu:\n" << e_cpu.out << "eval cuda:\n" << e_cuda.out;
+  const auto rows_cpu = nlohmann::json::parse(edge::read_text_file(dir.path() / "eval-cpu" / "eval.json"))["rows"];
+  const auto rows_cuda = nlohmann::json::parse(edge::read_text_file(dir.path() / "eval-cuda" / "eval.json"))["rows"];
+  ASSERT_EQ(rows_cpu.size(), rows_cuda.size());
+  for (size_t i = 0; i < rows_cpu.size(); ++i)
+    for (const char* m : {"fpr95", "auroc", "aupr_in"})  // fractions: 0.005 = half a point
+      EXPECT_NEAR(rows_cpu[i][m].get<double>(), rows_cuda[i][m].get<double>(), 5e-3) << rows_cpu[i]["ood_set"] << " " << m;
 }
 
 TEST(Devices, TwoProcessesOnOneGpuEqualOneProcess) {
@@ -378,7 +402,7 @@ TEST(Devices, TwoProcessesOnOneGpuEqualOneProcess) {
   train_ranks(args("one"), 1, dir.path());
   train_ranks(args("two"), 2, dir.path());  // Gloo stages CUDA tensors through the host (NCCL needs a GPU per rank)
   const auto one = read_log(dir.path() / "one"), two = read_log(dir.path() / "two");
-  expect_same_losses(one, two, kCudaLossRelTol);
+  expect_same_losses(one, two, kCudaDrift);
   std::cout << "[ measured ] cuda 1 vs 2 processes: epoch-2 loss " << one.back()["loss"] << " vs "
             << two.back()["loss"] << "\n";
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "edge/common/atomic_file.h"
 #include "edge/common/error.h"

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "edge/eval/ood_report.h"
 #include "edge/eval/plot_data.h"
