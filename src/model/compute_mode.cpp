@@ -44,7 +44,9 @@ uint64_t xcr0() {
 }  // namespace
 #endif
 
-bool cpu_has_native_bf16() {
+namespace {
+
+bool detect_native_bf16() {
 #ifdef EDGE_X86_CPUID
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
@@ -67,6 +69,14 @@ bool cpu_has_native_bf16() {
 #else
   return false;
 #endif
+}
+
+}  // namespace
+
+bool cpu_has_native_bf16() {
+  // Asked per convolution and per kernel call; CPUID traps to the hypervisor in a VM, so once.
+  static const bool native = detect_native_bf16();
+  return native;
 }
 
 std::string resolve_precision(const std::string& requested, const torch::Device& device) {
