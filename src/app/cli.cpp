@@ -396,6 +396,10 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
       train::TrainConfig resolved = train_cfg;
       if (resolved.dataset == "fashion-lt") resolved.data.resolve_default_paths();
       resolved.validate();
+      // What `auto` becomes on the device the run would use (GPUs only by their spelling:
+      // printing a configuration must not need them). CUDA resolves to fp32 and NCHW.
+      const bool on_cuda = !device_ids.empty() || launch.device.rfind("cuda", 0) == 0;
+      resolved.resolve_compute_mode(torch::Device(on_cuda ? torch::kCUDA : torch::kCPU));
       nlohmann::json j = resolved;
       j["out"] = train_out.string();
       j["launch"] = {{"device", launch.device}, {"device_ids", device_ids}, {"nproc", nproc},

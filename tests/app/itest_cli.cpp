@@ -113,6 +113,15 @@ TEST(Cli, PrecisionAutoIsStoredResolved) {
     EXPECT_NE(r.out.find(resolved == "bf16" ? "layout: channels-last (auto" : "layout: NCHW (auto"), std::string::npos)
         << r.out;
   }
+  // --print_config shows the same resolution, and fp32 for GPUs (by their spelling: no GPU needed).
+  auto pc = run({"train", "--print_config"});
+  ASSERT_EQ(pc.code, 0) << pc.err;
+  EXPECT_EQ(nlohmann::json::parse(pc.out)["precision"], resolved);
+  EXPECT_EQ(nlohmann::json::parse(pc.out)["channels_last"], resolved == "bf16");
+  pc = run({"train", "--print_config", "--device-id", "0,1"});
+  ASSERT_EQ(pc.code, 0) << pc.err;
+  EXPECT_EQ(nlohmann::json::parse(pc.out)["precision"], "fp32");
+  EXPECT_EQ(nlohmann::json::parse(pc.out)["channels_last"], false);
   const auto run_dir = dir.path() / "auto";
   // The checkpoint's configuration is the resolved one too, so resuming compares like with like.
   auto r = run({"train", "--resume", run_dir.string()});
