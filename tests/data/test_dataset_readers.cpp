@@ -14,6 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using edge::data::Dataset;
+using edge::test::error_message;
 
 fs::path root() { return edge::test::fixtures_dir() / "datasets"; }
 
@@ -27,16 +28,6 @@ std::vector<float> hot(size_t C, std::vector<size_t> on) {
   std::vector<float> v(C, 0.0f);
   for (size_t i : on) v[i] = 1.0f;
   return v;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 TEST(DatasetReaders, VocXmlCountsClassOrderAndDifficultObjects) {
@@ -91,7 +82,7 @@ TEST(DatasetReaders, CocoMalformedJsonNamesTheFile) {
   fs::create_directories(dir.path() / "annotations");
   fs::create_directories(dir.path() / "train2014");
   std::ofstream(dir.path() / "annotations" / "instances_train2014.json") << R"({"images": [{"id": 1,)";
-  const auto msg = error_of([&] { edge::data::open_dataset("coco:" + dir.path().string(), "", "train"); });
+  const auto msg = error_message([&] { edge::data::open_dataset("coco:" + dir.path().string(), "", "train"); });
   EXPECT_NE(msg.find("instances_train2014.json"), std::string::npos) << msg;
 }
 
@@ -132,7 +123,7 @@ TEST(DatasetReaders, ManifestLabelNamesAndZeroOneColumnsAgree) {
 
 TEST(DatasetReaders, ManifestErrorsNameFileAndLine) {
   const auto bad = root() / "manifest_bad" / "train.csv";
-  const auto msg = error_of([&] { edge::data::read_manifest(bad); });
+  const auto msg = error_message([&] { edge::data::read_manifest(bad); });
   EXPECT_NE(msg.find("train.csv:3"), std::string::npos) << msg;
   edge::data::Problems problems;
   const Dataset d = edge::data::read_manifest(bad, &problems);
@@ -158,7 +149,7 @@ TEST(DatasetReaders, ImageFolderAnyDepthSortedWithKnownPixels) {
   for (int64_t y = 0; y < 2; ++y)
     for (int64_t x = 0; x < 2; ++x)
       for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(cimg[c][y][x].item<uint8_t>(), 60 * (y * 2 + x) + 7 * c + 1);
-  const auto msg = error_of([&] { edge::data::open_dataset("folder:" + (root() / "empty").string(), "", "test"); });
+  const auto msg = error_message([&] { edge::data::open_dataset("folder:" + (root() / "empty").string(), "", "test"); });
   EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
   EXPECT_NE(msg.find("no images"), std::string::npos) << msg;
 }
@@ -174,7 +165,7 @@ TEST(DatasetReaders, SvhnMatIsNchwWithKnownPixels) {
       for (int64_t h : {0, 5, 31})
         for (int64_t w : {0, 9, 31}) EXPECT_EQ(img[c][h][w].item<uint8_t>(), (h * 7 + w * 3 + c * 50 + n * 11) % 256);
   }
-  const auto msg = error_of([&] { edge::data::open_dataset("svhn", root() / "nowhere", "test"); });
+  const auto msg = error_message([&] { edge::data::open_dataset("svhn", root() / "nowhere", "test"); });
   EXPECT_NE(msg.find("nowhere"), std::string::npos) << msg;
 }
 
@@ -212,7 +203,7 @@ TEST(DatasetReaders, NoiseIsDeterministicPerImageAndKindsDiffer) {
 }
 
 TEST(DatasetRegistry, UnknownNamesAndMissingFoldersNameTheFlag) {
-  auto msg = error_of([] { edge::data::parse_dataset_spec("imagenet-1k", "--ood_data"); });
+  auto msg = error_message([] { edge::data::parse_dataset_spec("imagenet-1k", "--ood_data"); });
   EXPECT_NE(msg.find("--ood_data"), std::string::npos) << msg;
   EXPECT_NE(msg.find("voc2012"), std::string::npos) << msg;
   EXPECT_THROW(edge::data::parse_dataset_spec("imagenet-1k"), edge::UsageError);
@@ -220,7 +211,7 @@ TEST(DatasetRegistry, UnknownNamesAndMissingFoldersNameTheFlag) {
   EXPECT_EQ(edge::data::parse_dataset_spec("imagenet", "--ood_data").name, "imagenet-22k");
   EXPECT_EQ(edge::data::parse_dataset_spec("texture:dtd", "--oe_data").name, "textures");
   EXPECT_EQ(edge::data::parse_dataset_spec("sun50", "--ood_data").name, "sun");
-  msg = error_of([] { edge::data::open_dataset("coco", "no_such_root", "train"); });
+  msg = error_message([] { edge::data::open_dataset("coco", "no_such_root", "train"); });
   EXPECT_NE(msg.find("no_such_root/coco"), std::string::npos) << msg;
   EXPECT_NE(msg.find("instances_"), std::string::npos) << msg;
   EXPECT_THROW(edge::data::open_dataset("coco", root(), "trainval"), edge::UsageError);
@@ -246,7 +237,7 @@ TEST(DatasetRegistry, OpenBenchmarkAssemblesIdOeAndOodSets) {
   EXPECT_EQ(b.ood_tests[1].size(), 3);  // MNIST t10k
   EXPECT_EQ(b.ood_tests[2].size(), 4);
   spec.ood_data = {"coco"};
-  const auto msg = error_of([&] { edge::data::open_benchmark(spec); });
+  const auto msg = error_message([&] { edge::data::open_benchmark(spec); });
   EXPECT_NE(msg.find("--ood_data"), std::string::npos) << msg;
   spec.dataset = "svhn";
   EXPECT_THROW(edge::data::open_benchmark(spec), edge::UsageError);

@@ -14,6 +14,7 @@
 namespace {
 
 using namespace edge::model;
+using edge::test::error_message;
 namespace fs = std::filesystem;
 
 void save_dict(const StateDict& sd, const fs::path& file) {
@@ -33,15 +34,6 @@ StateDict torchvision_resnet18_state() {
   sd.emplace("fc.weight", torch::zeros({1000, 512}));
   sd.emplace("fc.bias", torch::zeros({1000}));
   return sd;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const edge::DataError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(StrictLoad, PretrainedBackboneLoadsAndIgnoresTheClassifier) {
@@ -77,7 +69,7 @@ TEST(StrictLoad, MismatchesNameTheKeyAndBothShapes) {
   StateDict sd = torchvision_resnet18_state();
   sd.erase("layer2.0.downsample.1.running_mean");
   save_dict(sd, file);
-  std::string msg = error_of([&] { load_pretrained_backbone(b, file, "resnet18"); });
+  std::string msg = error_message<edge::DataError>([&] { load_pretrained_backbone(b, file, "resnet18"); });
   EXPECT_NE(msg.find("missing key layer2.0.downsample.1.running_mean"), std::string::npos) << msg;
   EXPECT_NE(msg.find("[128]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--pretrained " + file.string()), std::string::npos) << msg;
@@ -85,21 +77,21 @@ TEST(StrictLoad, MismatchesNameTheKeyAndBothShapes) {
   sd = torchvision_resnet18_state();
   sd.emplace("layer5.0.conv1.weight", torch::zeros({3, 3}));
   save_dict(sd, file);
-  msg = error_of([&] { load_pretrained_backbone(b, file, "resnet18"); });
+  msg = error_message<edge::DataError>([&] { load_pretrained_backbone(b, file, "resnet18"); });
   EXPECT_NE(msg.find("unexpected key layer5.0.conv1.weight"), std::string::npos) << msg;
 
   sd = torchvision_resnet18_state();
   sd.at("layer3.1.conv2.weight") = torch::zeros({256, 128, 3, 3});
   save_dict(sd, file);
   const torch::Tensor before = module_state(*b).at("layer1.0.conv1.weight").clone();
-  msg = error_of([&] { load_pretrained_backbone(b, file, "resnet18"); });
+  msg = error_message<edge::DataError>([&] { load_pretrained_backbone(b, file, "resnet18"); });
   EXPECT_NE(msg.find("layer3.1.conv2.weight has shape [256, 128, 3, 3] in the file, [256, 256, 3, 3] in the model"),
             std::string::npos)
       << msg;
   EXPECT_TRUE(torch::equal(before, module_state(*b).at("layer1.0.conv1.weight"))) << "a failed load must not modify";
 
   // A resnet50 file into resnet18: many mismatches, the first one reported.
-  msg = error_of([&] {
+  msg = error_message<edge::DataError>([&] {
     ModelConfig c50 = c;
     c50.arch = "resnet50";
     Backbone b50 = make_backbone(c50);
@@ -167,7 +159,7 @@ TEST(StrictLoad, RunCheckpointsRoundTrip) {
   for (const auto& [k, v] : sa) EXPECT_TRUE(torch::equal(v, sb.at(k))) << k;
   // The wrong architecture: a one-line error naming the file and the first key.
   c.arch = "resnet18";
-  const std::string msg = error_of([&] { load_weights(c, dir.path() / "model.pt"); });
+  const std::string msg = error_message<edge::DataError>([&] { load_weights(c, dir.path() / "model.pt"); });
   EXPECT_NE(msg.find("does not match the configured model (resnet18"), std::string::npos) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos);
 }
@@ -204,14 +196,14 @@ torch.save(torch.tensor(-3.5, dtype=torch.float64), d + '/scalar.pt')
   EXPECT_EQ(wrapped.toGenericDict().at("tags").toList().size(), 3u);
   EXPECT_TRUE(torch::equal(load_torch_file(dir.path() / "param.pt").toTensor(), torch::ones({2, 2})));
   EXPECT_EQ(load_torch_file(dir.path() / "scalar.pt").toTensor().item<double>(), -3.5);
-  std::string msg = error_of([&] { load_torch_file(dir.path() / "legacy.pth"); });
+  std::string msg = error_message<edge::DataError>([&] { load_torch_file(dir.path() / "legacy.pth"); });
   EXPECT_NE(msg.find("zip format"), std::string::npos) << msg;
-  msg = error_of([&] { load_torch_file(dir.path() / "module.pt"); });
+  msg = error_message<edge::DataError>([&] { load_torch_file(dir.path() / "module.pt"); });
   EXPECT_NE(msg.find("torch.nn.modules.linear.Linear"), std::string::npos) << msg;
   EXPECT_NE(msg.find("module.pt"), std::string::npos) << msg;
-  msg = error_of([&] { read_state_dict(dir.path() / "scalar.pt"); });
+  msg = error_message<edge::DataError>([&] { read_state_dict(dir.path() / "scalar.pt"); });
   EXPECT_NE(msg.find("expected a state_dict"), std::string::npos) << msg;
-  msg = error_of([&] { load_torch_file(dir.path() / "nope.pt"); });
+  msg = error_message<edge::DataError>([&] { load_torch_file(dir.path() / "nope.pt"); });
   EXPECT_NE(msg.find("not found"), std::string::npos) << msg;
 }
 

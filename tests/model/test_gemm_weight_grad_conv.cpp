@@ -8,12 +8,12 @@
 #include <ATen/ops/convolution_backward.h>
 
 #include <cmath>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "edge/model/compute_mode.h"
 #include "edge/model/gemm_weight_grad_conv.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -21,6 +21,7 @@ namespace nn = torch::nn;
 using edge::model::conv2d_weight_grad_gemm;
 using edge::model::conv2d_with_gemm_weight_grad;
 using edge::model::gemm_weight_grad_applies;
+using edge::test::error_message;
 
 constexpr auto kCL = torch::MemoryFormat::ChannelsLast;
 
@@ -193,26 +194,17 @@ TEST(GemmWeightGradConv, OtherConvolutionsFallBackToTheModuleBitForBit) {
   EXPECT_TRUE(torch::equal(x.grad(), xr.grad()));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "no error";
-}
-
 TEST(GemmWeightGradConv, PreconditionsNameWhatWasExpected) {
   const torch::Tensor x = torch::randn({2, 4, 5, 5}).contiguous(kCL), w = torch::randn({3, 4, 3, 3});
   const auto op = [&](const torch::Tensor& xx, const torch::Tensor& ww, std::vector<int64_t> s, std::vector<int64_t> p) {
-    return error_of([&] { conv2d_with_gemm_weight_grad(xx, ww, s, p); });
+    return error_message<c10::Error>([&] { conv2d_with_gemm_weight_grad(xx, ww, s, p); });
   };
   EXPECT_NE(op(x, w.to(torch::kBFloat16), {2, 2}, {1, 1}).find("same dtype"), std::string::npos);
   EXPECT_NE(op(x, torch::randn({3, 5, 3, 3}), {2, 2}, {1, 1}).find("4 input channels"), std::string::npos);
   EXPECT_NE(op(x, w, {0, 2}, {1, 1}).find("strides >= 1"), std::string::npos);
   EXPECT_NE(op(x, torch::randn({3, 4, 9, 9}), {2, 2}, {1, 1}).find("to fit the padded input"), std::string::npos);
   EXPECT_NE(op(x.reshape({2, 4, 25}), w, {2, 2}, {1, 1}).find("4-D"), std::string::npos);
-  const std::string grad = error_of([&] { conv2d_weight_grad_gemm(torch::randn({2, 3, 2, 2}), x, w.sizes(), {2, 2}, {1, 1}); });
+  const std::string grad = error_message<c10::Error>([&] { conv2d_weight_grad_gemm(torch::randn({2, 3, 2, 2}), x, w.sizes(), {2, 2}, {1, 1}); });
   EXPECT_NE(grad.find("does not match the convolution"), std::string::npos) << grad;
 }
 

@@ -1,6 +1,7 @@
 // Helpers shared by the test executables.
 #pragma once
 
+#include <exception>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -41,5 +42,18 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The message of the exception of type E that f() throws, or "<no error>" when it throws
+// none. Exceptions of other types escape and fail the test (E = edge::DataError, say, checks
+// the kind of error as well as its text).
+template <typename E = std::exception, typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
 
 }  // namespace edge::test
