@@ -9,7 +9,8 @@
 // mode (see BENCHMARKS.md), through the real Trainer, predict_logits and
 // compute_ood_metrics), `edge fp32` (the reference compute
 // mode), and the peers of bench/edge_peer.py: `official` (fp32 NCHW loop as the official
-// EDGE code runs it; sklearn for metrics) and `tuned` (bf16 autocast + channels-last).
+// EDGE code runs it; sklearn for metrics) and `tuned` (channels-last, with bf16 autocast where
+// the CPU has native bf16).
 //
 // Every side runs in its own worker process (bench/support/worker_process.h; this program
 // re-runs itself with --worker for its own sides) and the sides are interleaved: round r
@@ -406,7 +407,7 @@ int main(int argc, char** argv) {
                      {"hidden", kHidden}, {"num_classes", kClasses}, {"alpha", cfg.alpha}, {"beta", cfg.energy_beta},
                      {"k", cfg.k}, {"m", cfg.m}, {"mean", edge::data::kFashionLtMean},
                      {"std", edge::data::kFashionLtStd}, {"precision", o.precision},
-                     {"channels_last", o.channels_last}};
+                     {"channels_last", o.channels_last}, {"tuned_bf16", edge::model::cpu_has_native_bf16()}};
   const auto spec_file = dir / "spec.json";
   std::ofstream(spec_file) << spec.dump();
 

@@ -7,7 +7,9 @@
   evaluation in eval mode under no_grad, JointEnergy = softplus(logits).sum(1); metrics with
   sklearn (roc_auc_score, average_precision_score, roc_curve for FPR95).
 * "tuned": the same loop as fast as PyTorch allows on this CPU: bf16 autocast around the
-  forward pass (loss in fp32) and channels-last model and input.
+  forward pass (loss in fp32) where the CPU computes bf16 natively (spec "tuned_bf16", from
+  the C++ side's detection with its DNNL_MAX_CPU_ISA cap; elsewhere autocast only emulates
+  bf16, slower than fp32, or under that cap fails), and channels-last model and input.
 
 Both read the tensors bench_edge wrote (same images, labels, orders and scores), use the
 same model (small_resnet + clssimp head, scripts/make_backbone_goldens.py), batch sizes and
@@ -130,7 +132,7 @@ class Side:
             x = torch.where(flips[s].view(-1, 1, 1, 1), x.flip(3), x)
             y = id_y.index_select(0, idx)
             if self.tuned:
-                with torch.autocast("cpu", dtype=torch.bfloat16):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec["tuned_bf16"]):
                     logits = self.net(x.contiguous(memory_format=torch.channels_last))
                 logits = logits.float()
             else:
@@ -153,7 +155,7 @@ class Side:
             for i in range(0, images.shape[0], self.spec["eval_batch"]):
                 x = normalise(images[i:i + self.spec["eval_batch"]])
                 if self.tuned:
-                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.spec["tuned_bf16"]):
                         logits = net(x.contiguous(memory_format=torch.channels_last))
                 else:
                     logits = net(x)

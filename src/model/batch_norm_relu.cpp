@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "edge/common/cpu_features.h"
+
 namespace edge::model {
 
 namespace {
@@ -39,9 +41,8 @@ std::atomic<bool> portable_only{false};  // use_portable_batch_norm_relu_kernels
 // Whether this CPU runs the AVX-512 copy of the kernels (the CPU is checked once).
 bool use_avx512() {
 #ifdef EDGE_BN_AVX512
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return ok && !portable_only.load(std::memory_order_relaxed);
+  // cpu_features(): the hardware, capped by DNNL_MAX_CPU_ISA / ATEN_CPU_CAPABILITY.
+  return cpu_features().avx512 && !portable_only.load(std::memory_order_relaxed);
 #else
   return false;
 #endif

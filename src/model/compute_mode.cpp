@@ -7,12 +7,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "edge/common/cpu_features.h"
 #include "edge/common/error.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#define EDGE_X86_CPUID 1
-#endif
 
 // LibTorch 2.4 replaced the per-device autocast setters by device-type arguments (the old
 // ones are deprecated there); both spellings are the stable C++ API of their versions.
@@ -30,54 +26,7 @@ bool parse_precision(const std::string& precision) {
   throw UsageError(fmt::format("--precision: expected fp32 or bf16, got '{}'", precision));
 }
 
-#ifdef EDGE_X86_CPUID
-namespace {
-
-// XCR0: the register states the OS saves on a context switch (XGETBV with ECX = 0). Inline
-// assembly rather than _xgetbv, which needs the XSAVE target feature at compile time.
-uint64_t xcr0() {
-  uint32_t eax = 0, edx = 0;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (uint64_t(edx) << 32) | eax;
-}
-
-}  // namespace
-#endif
-
-namespace {
-
-bool detect_native_bf16() {
-#ifdef EDGE_X86_CPUID
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
-  if (!(ecx & (1u << 27))) return false;  // OSXSAVE: without it XGETBV faults and no AVX state is saved
-  const uint64_t xcr = xcr0();
-  // AVX-512 needs the SSE, AVX, opmask and both ZMM halves saved (XCR0 bits 1, 2, 5, 6, 7);
-  // AMX needs TILECFG and TILEDATA (bits 17, 18).
-  const bool os_avx512 = (xcr & 0xE6) == 0xE6;
-  const bool os_amx = (xcr & (3ull << 17)) == (3ull << 17);
-  if (__get_cpuid_max(0, nullptr) < 7) return false;
-  __cpuid_count(7, 0, eax, ebx, ecx, edx);
-  const bool amx_bf16 = edx & (1u << 22);
-  const unsigned max_subleaf = eax;
-  bool avx512_bf16 = false;
-  if (max_subleaf >= 1) {
-    __cpuid_count(7, 1, eax, ebx, ecx, edx);
-    avx512_bf16 = eax & (1u << 5);
-  }
-  return (avx512_bf16 && os_avx512) || (amx_bf16 && os_amx);
-#else
-  return false;
-#endif
-}
-
-}  // namespace
-
-bool cpu_has_native_bf16() {
-  // Asked per convolution and per kernel call; CPUID traps to the hypervisor in a VM, so once.
-  static const bool native = detect_native_bf16();
-  return native;
-}
+bool cpu_has_native_bf16() { return cpu_features().native_bf16; }
 
 std::string resolve_precision(const std::string& requested, const torch::Device& device) {
   if (requested == "fp32" || requested == "bf16") return requested;
@@ -134,6 +83,10 @@ bool cpu_autocast_bf16_active() {
 
 AutocastScope::AutocastScope(bool enabled) : enabled_(enabled) {
   if (!enabled_) return;
+  if (cpu_features().bf16_convolutions_unavailable)
+    throw UsageError("--precision bf16: ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA caps oneDNN below AVX512_CORE on this "
+                     "AVX-512 CPU, and LibTorch would still send it bf16 convolutions that it cannot run (expected "
+                     "--precision fp32 with that cap, or the variable unset)");
 #ifdef EDGE_AUTOCAST_DEVICE_API
   prev_enabled_ = at::autocast::is_autocast_enabled(at::kCPU);
   prev_dtype_ = at::autocast::get_autocast_dtype(at::kCPU);

@@ -94,25 +94,58 @@ struct GemmWeightGradConv : torch::autograd::Function<GemmWeightGradConv> {
 
 }  // namespace
 
-bool gemm_weight_grad_applies(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
+namespace {
+
+// The shape conditions shared by both routes below: groups 1, explicit zero padding, dilation
+// 1, stride > 1 in both directions, no bias, a weight that wants its gradient, a CPU
+// channels-last 4-D input, gradients being recorded, and a non-empty output.
+struct StridedShape {
+  bool ok = false;
+  int64_t oh = 0, ow = 0;
+  bool one_by_one = false;
+};
+
+StridedShape strided_shape(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
   const auto& o = conv.options;
   const torch::Tensor& w = conv.weight;
-  if (!x.defined() || !x.device().is_cpu() || x.dim() != 4 || x.scalar_type() != torch::kBFloat16 ||
-      !x.is_contiguous(torch::MemoryFormat::ChannelsLast))
-    return false;
-  if (!torch::GradMode::is_enabled() || !w.requires_grad() || conv.bias.defined()) return false;
-  if (w.scalar_type() != torch::kBFloat16 && !cpu_autocast_bf16_active()) return false;
-  if (!cpu_has_native_bf16()) return false;  // measured on AVX512-BF16 only
+  StridedShape s;
+  if (!x.defined() || !x.device().is_cpu() || x.dim() != 4 || !x.is_contiguous(torch::MemoryFormat::ChannelsLast))
+    return s;
+  if (!torch::GradMode::is_enabled() || !w.requires_grad() || conv.bias.defined()) return s;
   const torch::ExpandingArray<2>* pad = detail::explicit_padding(o.padding());
-  if (o.groups() != 1 || !pad || !detail::zero_padding(o.padding_mode())) return false;
+  if (o.groups() != 1 || !pad || !detail::zero_padding(o.padding_mode())) return s;
   const auto stride = *o.stride(), dilation = *o.dilation(), kernel = *o.kernel_size(), padding = **pad;
-  if (dilation[0] != 1 || dilation[1] != 1 || stride[0] < 2 || stride[1] < 2) return false;
-  const int64_t oh = out_size(x.size(2), kernel[0], stride[0], padding[0]);
-  const int64_t ow = out_size(x.size(3), kernel[1], stride[1], padding[1]);
-  if (oh < 1 || ow < 1) return false;  // let LibTorch report the bad shape
+  if (dilation[0] != 1 || dilation[1] != 1 || stride[0] < 2 || stride[1] < 2) return s;
+  s.oh = out_size(x.size(2), kernel[0], stride[0], padding[0]);
+  s.ow = out_size(x.size(3), kernel[1], stride[1], padding[1]);
+  s.one_by_one = kernel[0] == 1 && kernel[1] == 1;
+  s.ok = s.oh >= 1 && s.ow >= 1;  // else let LibTorch report the bad shape
+  return s;
+}
+
+// The dtype the convolution computes in: bf16 under CPU bf16 autocast, else the input's.
+torch::ScalarType compute_dtype(const torch::Tensor& x) {
+  return cpu_autocast_bf16_active() ? torch::kBFloat16 : x.scalar_type();
+}
+
+}  // namespace
+
+bool onednn_rtus_hazard(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
+  const StridedShape s = strided_shape(conv, x);
+  if (!s.ok || !s.one_by_one || x.size(1) >= 16) return false;  // 16: the widest channel block (AVX-512; AVX2: 8)
+  const torch::ScalarType dtype = compute_dtype(x);
+  const bool weight_fits = conv.weight.scalar_type() == dtype || cpu_autocast_bf16_active();
+  return weight_fits && (dtype == torch::kFloat32 || dtype == torch::kBFloat16);
+}
+
+bool gemm_weight_grad_applies(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
+  if (onednn_rtus_hazard(conv, x)) return true;
+  const StridedShape s = strided_shape(conv, x);
+  if (!s.ok || x.scalar_type() != torch::kBFloat16) return false;
+  if (conv.weight.scalar_type() != torch::kBFloat16 && !cpu_autocast_bf16_active()) return false;
+  if (!cpu_has_native_bf16()) return false;  // measured on AVX512-BF16 only
   // Where the GEMM won in bench_conv_weight_grad (oneDNN 2.6, AVX512-BF16, 2 threads).
-  const bool one_by_one = kernel[0] == 1 && kernel[1] == 1;
-  return oh * ow <= (one_by_one ? 16 : 49);
+  return s.oh * s.ow <= (s.one_by_one ? 16 : 49);
 }
 
 torch::Tensor conv2d(torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
@@ -120,8 +153,10 @@ torch::Tensor conv2d(torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
   const auto& o = conv.options;
   const auto stride = *o.stride();
   const auto padding = **detail::explicit_padding(o.padding());
-  // What autocast would do to the weight (a differentiable cast: fp32 gradients reach it).
-  return conv2d_with_gemm_weight_grad(x, conv.weight.to(torch::kBFloat16), stride, padding);
+  // What autocast would do to the input and weight (differentiable casts: fp32 gradients reach
+  // an fp32 master weight); a no-op without autocast.
+  const torch::ScalarType dtype = compute_dtype(x);
+  return conv2d_with_gemm_weight_grad(x.to(dtype), conv.weight.to(dtype), stride, padding);
 }
 
 torch::Tensor conv2d_with_gemm_weight_grad(const torch::Tensor& x, const torch::Tensor& weight,

@@ -9,6 +9,7 @@
 #include "edge/eval/predict.h"
 #include "edge/model/bn_folding.h"
 #include "edge/model/multilabel_net.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -94,6 +95,7 @@ TEST(BnFoldingPredict, ReferenceModeIsTheUnfoldedForwardBitForBit) {
 }
 
 TEST(BnFoldingPredict, Bf16ChannelsLastFoldedIsCloseToFp32AndLeavesTheModelAsItWas) {
+  EDGE_SKIP_IF_BF16_CONVOLUTIONS_UNAVAILABLE();
   MultiLabelNet net = trained_looking_net("small_resnet");
   net->train();
   const auto set = random_images(6);

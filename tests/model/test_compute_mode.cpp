@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "edge/common/cpu_features.h"
 #include "edge/common/error.h"
 #include "edge/model/compute_mode.h"
 
@@ -54,24 +55,6 @@ TEST(ResolvePrecision, ParsePrecisionRefusesAnUnresolvedAuto) {
   EXPECT_THROW(edge::model::parse_precision("auto"), edge::UsageError);
 }
 
-// The kernel lists a CPU feature in /proc/cpuinfo only when it also enables the register
-// state it needs, which is what cpu_has_native_bf16 checks through CPUID and XGETBV.
-TEST(CpuHasNativeBf16, AgreesWithProcCpuinfo) {
-  std::ifstream in("/proc/cpuinfo");
-  if (!in) GTEST_SKIP() << "/proc/cpuinfo not readable";
-  std::string line;
-  bool found_flags = false, listed = false;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    found_flags = true;
-    std::istringstream words(line.substr(line.find(':') + 1));
-    for (std::string w; words >> w;) listed |= w == "avx512_bf16" || w == "amx_bf16";
-    break;  // the first processor's flags; every core of a machine lists the same features
-  }
-  if (!found_flags) GTEST_SKIP() << "/proc/cpuinfo has no x86 flags line";
-  EXPECT_EQ(cpu_has_native_bf16(), listed);
-}
-
 TEST(ResolveChannelsLast, AutoIsChannelsLastExactlyForBf16OnCpu) {
   const torch::Device cpu(torch::kCPU), gpu(torch::kCUDA, 0);
   EXPECT_TRUE(resolve_channels_last("auto", "bf16", cpu));
@@ -113,6 +96,27 @@ TEST(ToChannelsLast, OneChannelWeightsGetChannelsLastStridesSoTheStemOutputIsCha
   const torch::Tensor w = stem->weight.detach().clone();
   edge::model::to_channels_last(*stem);
   EXPECT_TRUE(torch::equal(stem->weight, w));
+}
+
+}  // namespace
+
+namespace {
+
+// Under a oneDNN cap below AVX-512 on AVX-512 hardware (README "Testing on every CPU") bf16
+// convolutions have no kernel: autocast is refused with one line naming --precision, not left
+// to fail inside oneDNN ("could not create a primitive descriptor iterator").
+TEST(AutocastScope, RefusedExactlyWhereBf16ConvolutionsCannotRun) {
+  if (!edge::cpu_features().bf16_convolutions_unavailable) {
+    EXPECT_NO_THROW(edge::model::AutocastScope scope(true));
+    return;
+  }
+  try {
+    edge::model::AutocastScope scope(true);
+    FAIL() << "expected UsageError";
+  } catch (const edge::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision bf16"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(edge::model::AutocastScope scope(false));
 }
 
 }  // namespace

@@ -7,6 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "edge/common/cpu_features.h"
+
+// Skips a test that runs bf16 convolutions through LibTorch where a oneDNN ISA cap below
+// AVX-512 on AVX-512 hardware leaves them no kernel (CpuFeatures::bf16_convolutions_unavailable):
+// the one thing .ci/run's AVX2 pass cannot emulate. A real AVX2 CPU runs these tests.
+#define EDGE_SKIP_IF_BF16_CONVOLUTIONS_UNAVAILABLE()                                                    \
+  do {                                                                                                \
+    if (::edge::cpu_features().bf16_convolutions_unavailable)                                         \
+      GTEST_SKIP() << "DNNL_MAX_CPU_ISA below AVX512_CORE on an AVX-512 CPU: LibTorch still sends bf16 " \
+                      "convolutions to oneDNN, which has no kernel for them there";                    \
+  } while (0)
+
 namespace edge::test {
 
 // Directory holding the committed golden fixtures (tests/fixtures).

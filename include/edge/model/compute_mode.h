@@ -64,6 +64,8 @@ bool cpu_autocast_bf16_active();
 // Enables CPU bf16 autocast for its lifetime when `enabled` (nests like Python's
 // torch.autocast: the previous state is restored, and the cast-weight cache is cleared when
 // the outermost scope ends, so a later optimiser step is never hidden behind stale copies).
+// Throws UsageError naming --precision where bf16 convolutions cannot run
+// (CpuFeatures::bf16_convolutions_unavailable: a oneDNN ISA cap below AVX-512 on AVX-512 hardware).
 class AutocastScope {
  public:
   explicit AutocastScope(bool enabled);

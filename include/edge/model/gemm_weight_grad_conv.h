@@ -19,12 +19,24 @@
 
 namespace edge::model {
 
-// Whether conv2d() takes the GEMM weight-gradient route for `x`: a CPU with native bf16
-// (cpu_has_native_bf16), a channels-last 4-D input in bf16 (with a bf16 weight, or under
-// bf16 autocast), gradients wanted for the weight, groups 1, dilation 1, zero padding, no
-// bias, stride > 1 in both directions, and an output small enough for the GEMM to win
-// (measured): at most 7x7 positions per image for kernels larger than 1x1, at most 4x4 for
-// 1x1 kernels.
+// Whether `conv` on `x` would reach the oneDNN 2.6 bug that corrupts the heap: its jit 1x1
+// backward-weights kernels (AVX2 and AVX-512) read a channels-last source of a strided 1x1
+// convolution through a reduce-to-unit-stride workspace, and with fewer input channels than
+// their channel block (8 on AVX2, 16 on AVX-512) index that workspace by the block instead of
+// the channel count, writing past it (oneDNN issue 6035). Seen as "double free or corruption"
+// or a hang on AVX2 CPUs, and reproduced with Debian's python3-torch under
+// DNNL_MAX_CPU_ISA=AVX2. True for a CPU channels-last fp32 or bf16 input of a 1x1 convolution
+// with stride > 1, fewer than 16 input channels, groups 1, no bias, zero padding, while the
+// weight's gradient is being recorded; conv2d() then always takes the GEMM route, which never
+// calls that kernel.
+bool onednn_rtus_hazard(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x);
+
+// Whether conv2d() takes the GEMM weight-gradient route for `x`: always where
+// onednn_rtus_hazard(); else for speed on a CPU with native bf16 (cpu_has_native_bf16), a
+// channels-last 4-D input in bf16 (with a bf16 weight, or under bf16 autocast), gradients
+// wanted for the weight, groups 1, dilation 1, zero padding, no bias, stride > 1 in both
+// directions, and an output small enough for the GEMM to win (measured): at most 7x7
+// positions per image for kernels larger than 1x1, at most 4x4 for 1x1 kernels.
 bool gemm_weight_grad_applies(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x);
 
 // conv(x), through conv2d_with_gemm_weight_grad() where gemm_weight_grad_applies(), else the
