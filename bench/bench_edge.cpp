@@ -62,6 +62,7 @@
 #include "edge/model/torch_file.h"
 #include "edge/score/ood_scores.h"
 #include "edge/train/trainer.h"
+#include "edge/train/training_data.h"
 #include "support/peer_process.h"
 #include "support/sample_stats.h"
 #include "support/worker_process.h"
@@ -234,7 +235,7 @@ int run_worker(const Options& o) {
   edge::bench::serve_requests([&](const std::string& request) -> json {
     if (request == "info") return json::object();
     if (request == "train") {
-      if (!trainer) trainer = std::make_unique<edge::train::Trainer>(config, data, log);
+      if (!trainer) trainer = std::make_unique<edge::train::Trainer>(config, edge::train::in_memory_training_data(data, config.workers), log);
       return {{"img_s", trainer->train_epoch().images_per_s}};
     }
     if (request == "eval") {
@@ -331,7 +332,7 @@ void print_scale(const Options& o, int64_t n_train) {
     c.n_epoch = 1;
     std::ostringstream log;
     reset_peak();
-    edge::train::Trainer trainer(c, d, log);
+    edge::train::Trainer trainer(c, edge::train::in_memory_training_data(d, c.workers), log);
     const double rate = trainer.train_epoch().images_per_s;
     const double images = double(k * o.steps * (kBatch + kOeBatch));
     const double data_mb = 2.0 * double(d.id_train.images.numel()) / (1024.0 * 1024.0);
@@ -342,7 +343,7 @@ void print_scale(const Options& o, int64_t n_train) {
   auto c = bench_config(o.threads, n_train, o.precision, o.channels_last);
   c.n_epoch = 1;
   std::ostringstream log;
-  edge::train::Trainer trainer(c, train_data, log);
+  edge::train::Trainer trainer(c, edge::train::in_memory_training_data(train_data, c.workers), log);
   for (const int64_t k : {1, 4, 16}) {
     torch::manual_seed(k);
     const auto d = make_data(kBatch, k * o.eval_images);

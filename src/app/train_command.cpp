@@ -13,11 +13,10 @@
 #include "edge/common/device.h"
 #include "edge/common/error.h"
 #include "edge/dist/communicator.h"
-#include "edge/data/fashion_lt.h"
-#include "edge/data/registry.h"
 #include "edge/model/checkpoint.h"
 #include "edge/model/compute_mode.h"
 #include "edge/train/objectives.h"
+#include "edge/train/training_data.h"
 
 namespace edge::app {
 
@@ -32,17 +31,6 @@ nlohmann::json provenance(const train::TrainConfig& c) {
   return {{"seed", c.seed}, {"data_seed", c.data.seed}, {"edge_version", EDGE_VERSION},
           {"git_commit", EDGE_GIT_COMMIT}, {"torch_version", TORCH_VERSION}, {"created", stamp},
           {"threads", torch::get_num_threads()}};
-}
-
-data::Benchmark build_training_data(const train::TrainConfig& config, std::ostream& log) {
-  data::FashionLtParts parts;
-  parts.id_test = false;
-  parts.oe_train = train::uses_outliers(train::parse_mode(config.score));
-  parts.ood.clear();
-  log << fmt::format("building {} (id_train {}, id_val {}{}) ...", config.dataset, config.data.id_train,
-                     config.data.id_val, parts.oe_train ? fmt::format(", oe_train {}", config.data.oe_train) : "")
-      << std::endl;
-  return data::build_fashion_lt(config.data, parts);
 }
 
 // This process's device and, under a torchrun-style launch, its process group.
@@ -86,46 +74,8 @@ void apply_cpu_share(const train::TrainConfig& config, const train::Placement& p
   train::set_threads(std::max(1, int(std::thread::hardware_concurrency()) / local));
 }
 
-// A registry dataset (anything but fashion-lt) for the input pipeline: ID train/val splits,
-// the OE set where the mode needs one, the reference's transforms at --image_size. Sets the
-// model's class count and RGB input from the dataset.
-train::PipelineData open_pipeline_data(train::TrainConfig& config, std::ostream& log) {
-  const bool with_oe = train::uses_outliers(train::parse_mode(config.score));
-  if (with_oe && config.oe_data.empty()) {
-    // The reference's default OE set (weg.py: --oe_data imagenet), under --data_root.
-    config.oe_data = "imagenet-22k";
-    log << "--oe_data not given: using the reference's default OE set, imagenet-22k (DATA_ROOT/ImageNet-22K)"
-        << std::endl;
-  }
-  data::BenchmarkSpec spec;
-  spec.dataset = config.dataset;
-  spec.data_root = config.data_root;
-  spec.oe_data = config.oe_data;
-  spec.need_test = spec.need_ood = false;
-  spec.need_oe = with_oe;
-  data::DatasetBenchmark b = data::open_benchmark(spec);
-  config.model.num_classes = b.num_classes();
-  config.model.in_channels = 3;
-  train::PipelineData p;
-  p.id_train = std::move(b.id_train);
-  p.id_val = std::move(b.id_val);
-  p.oe_train = std::move(b.oe_train);
-  p.train_transform = data::reference_train_transform(config.image_size);
-  if (!config.hflip)
-    p.train_transform.steps.erase(p.train_transform.steps.begin());  // the leading RandomHorizontalFlip
-  p.eval_transform = data::reference_eval_transform(config.image_size);
-  p.workers = config.workers;
-  log << fmt::format("opened {}: {} classes, id_train {}, id_val {}{}; {} loader workers", config.dataset,
-                     config.model.num_classes, p.id_train.size(), p.id_val.size(),
-                     with_oe ? fmt::format(", oe_train {} ({})", p.oe_train.size(), p.oe_train.name) : "",
-                     config.workers)
-      << std::endl;
-  return p;
-}
-
-// The trainer for `config` and the in-memory data it reads (fashion-lt only).
+// The trainer for `config` (on the data open_training_data assembles).
 struct TrainerWithData {
-  std::unique_ptr<data::Benchmark> bench;
   std::unique_ptr<train::Trainer> trainer;
   std::ostream* log = nullptr;  // where this rank reports
 };
@@ -133,13 +83,8 @@ struct TrainerWithData {
 TrainerWithData make_trainer(train::TrainConfig& config, std::ostream& log, bool live_progress,
                              train::Placement placement) {
   TrainerWithData t;
-  if (config.dataset == "fashion-lt") {
-    t.bench = std::make_unique<data::Benchmark>(build_training_data(config, log));
-    t.trainer = std::make_unique<train::Trainer>(config, *t.bench, log, live_progress, std::move(placement));
-  } else {
-    t.trainer = std::make_unique<train::Trainer>(config, open_pipeline_data(config, log), log, live_progress,
-                                                 std::move(placement));
-  }
+  t.trainer = std::make_unique<train::Trainer>(config, train::open_training_data(config, log), log, live_progress,
+                                               std::move(placement));
   return t;
 }
 

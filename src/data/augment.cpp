@@ -57,7 +57,16 @@ torch::Tensor Transform::apply_u8(const torch::Tensor& img_u8, SampleRng& rng) c
 }
 
 torch::Tensor Transform::apply(const torch::Tensor& img_u8, SampleRng& rng) const {
-  return to_normalized_float(apply_u8(img_u8, rng), mean, std);
+  return normalize(apply_u8(img_u8, rng));
+}
+
+torch::Tensor Transform::normalize(const torch::Tensor& img_u8, torch::Tensor out) const {
+  if (normalization == Normalization::Torchvision) return to_normalized_float(img_u8, mean, std, std::move(out));
+  TORCH_CHECK(mean.size() == 1 && std.size() == 1, "Transform ", name,
+              ": the scale-shift normalisation takes one mean and one std, got ", mean.size(), " and ", std.size());
+  if (!out.defined()) out = torch::empty(img_u8.sizes(), torch::kFloat32);
+  // The same ATen operations as data::to_float_input, so the values are the same bits.
+  return out.copy_(img_u8).mul_(1.0 / (255.0 * std[0])).sub_(mean[0] / std[0]);
 }
 
 std::vector<int64_t> Transform::output_shape(int64_t channels) const {

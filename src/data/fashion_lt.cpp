@@ -178,6 +178,16 @@ void FashionLtOptions::resolve_default_paths() {
   if (texture_dir.empty()) texture_dir = "/usr/share/mypaint/backgrounds";
 }
 
+Transform fashion_lt_transform() {
+  Transform t;
+  t.name = "fashion-lt";
+  t.to_rgb = false;
+  t.mean = {kFashionLtMean};
+  t.std = {kFashionLtStd};
+  t.normalization = Normalization::ScaleShift;
+  return t;
+}
+
 const std::vector<std::string>& fashion_lt_ood_names() {
   static const std::vector<std::string> names = {"bag", "textures", "noise"};
   return names;

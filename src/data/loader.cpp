@@ -127,7 +127,7 @@ Batch Loader::assemble(Pending& p) const {
                                     dataset_.name, dataset_.images->describe(out.indices[0]),
                                     dataset_.images->describe(out.indices[r]), transform_.name,
                                     fmt::join(shape, "x"), fmt::join(rows[r]->sizes(), "x")));
-      to_normalized_float(*rows[r], transform_.mean, transform_.std, out.images[int64_t(r)]);
+      transform_.normalize(*rows[r], out.images[int64_t(r)]);
     }
   }
   if (dataset_.has_labels() && !out.indices.empty()) {

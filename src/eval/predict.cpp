@@ -34,21 +34,30 @@ torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& 
 }
 
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
-                             int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept) {
+                             int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept,
+                             const model::ComputeMode& mode) {
   keep_freed_memory();
+  EvalModeGuard eval_mode(model);  // folding needs eval mode and no-grad
+  // As the in-memory overload: fast modes fold BatchNorm, the reference mode does not.
+  std::optional<model::FoldedInference> folded;
+  if (!mode.is_reference()) folded.emplace(*model, mode);
   std::vector<torch::Tensor> out;
   for_each_eval_batch(model, set, transform, batch_size, workers, warnings, kept, "predict_logits",
-                      [&](const torch::Tensor& images) { out.push_back(model->forward(images).to(torch::kFloat32).cpu()); });
+                      [&](const torch::Tensor& images) {
+                        const torch::Tensor input = model::to_input_format(images, mode);
+                        model::AutocastScope autocast(mode.bf16);
+                        out.push_back(model->forward(input).to(torch::kFloat32).cpu());
+                      });
   TORCH_CHECK(!out.empty(), "predict_logits: no readable image in ", set.name);
   return torch::cat(out).contiguous();
 }
 
 double validation_map(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
-                      int64_t batch_size, int64_t workers, std::ostream* warnings) {
+                      int64_t batch_size, int64_t workers, std::ostream* warnings, const model::ComputeMode& mode) {
   TORCH_CHECK(set.has_labels(), "validation_map: set ", set.name, " has no labels");
   std::vector<int64_t> kept;
   const torch::Tensor probs =
-      torch::sigmoid(predict_logits(model, set, transform, batch_size, workers, warnings, &kept)).contiguous();
+      torch::sigmoid(predict_logits(model, set, transform, batch_size, workers, warnings, &kept, mode)).contiguous();
   const torch::Tensor labels =
       set.labels.index_select(0, torch::tensor(kept, torch::kInt64)).to(torch::kFloat32).contiguous();
   std::vector<float> s(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());

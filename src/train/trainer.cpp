@@ -120,24 +120,10 @@ struct Trainer::Pipeline {
   }
 };
 
-namespace {
-const data::Benchmark& no_benchmark() {
-  static const data::Benchmark empty;
-  return empty;
-}
-}  // namespace
-
-Trainer::Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress,
-                 Placement placement)
-    : config_(config), mode_(parse_mode(config.score)), data_(data), log_(log), live_progress_(live_progress),
-      placement_(std::move(placement)), rng_(config.seed) {
-  init(data.id_train.size(), data.oe_train.size());
-}
-
 Trainer::Trainer(const TrainConfig& config, PipelineData data, std::ostream& log, bool live_progress,
                  Placement placement)
-    : config_(config), mode_(parse_mode(config.score)), data_(no_benchmark()), log_(log),
-      live_progress_(live_progress), placement_(std::move(placement)), rng_(config.seed) {
+    : config_(config), mode_(parse_mode(config.score)), log_(log), live_progress_(live_progress),
+      placement_(std::move(placement)), rng_(config.seed) {
   if (!data.id_train.has_labels())
     throw UsageError(fmt::format("--dataset: {} has no labels; training needs a labelled ID set", data.id_train.name));
   pipe_ = std::make_unique<Pipeline>(std::move(data), config_, log_);
@@ -241,11 +227,7 @@ void Trainer::apply_schedule() {
   }
 }
 
-EpochStats Trainer::run_epoch() {
-  const auto t0 = Clock::now();
-  model_->train();
-  if (config_.freeze_bn) freeze_batch_norm(*model_);
-  const int64_t epoch = epochs_done_;  // 0-based index of this epoch
+ObjectiveParams Trainer::objective_params(int64_t epoch) const {
   ObjectiveParams params;
   params.edge = EdgeLossParams{config_.alpha, epoch >= config_.start_epoch ? config_.energy_beta : 0.0,
                                config_.k, config_.m};
@@ -254,121 +236,137 @@ EpochStats Trainer::run_epoch() {
   params.lambda_1 = config_.lambda_1;
   params.lambda_2 = config_.lambda_2;
   params.a_tr = config_.a_tr;
-  const double mean = data::kFashionLtMean, std = data::kFashionLtStd;
-  const bool with_oe = uses_outliers(mode_);
+  return params;
+}
 
-  std::vector<int64_t> order(pipe_ ? pipe_->data.id_train.size() : data_.id_train.size());
+// Phase 1: the epoch's draws from the trainer's stream, in the order every earlier version
+// drew them (the ID order, then per step the OE indices and the flip coins), handed to the
+// loaders. Under data-parallel training each rank loads its shard of every global batch.
+std::vector<std::vector<uint8_t>> Trainer::plan_epoch(int64_t epoch) {
+  const bool with_oe = uses_outliers(mode_);
+  const bool coins = pipe_->data.batch_flips && config_.hflip;
+  std::vector<int64_t> order(pipe_->data.id_train.size());
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), rng_);
-  if (pipe_) {
-    // The loaders prepare the whole epoch's batches ahead; the OE stream is drawn up front
-    // (the in-memory path draws it step by step, interleaved with its flip coins).
-    // Under data-parallel training each rank loads its shard of every global batch.
-    std::vector<std::vector<int64_t>> id_plan;
-    for (int64_t s = 0; s < steps_per_epoch_; ++s)
-      id_plan.push_back(local_shard(std::vector<int64_t>(order.begin() + s * config_.batch_size,
-                                                         order.begin() + (s + 1) * config_.batch_size)));
-    pipe_->id->start(epoch, std::move(id_plan));
+  std::vector<std::vector<int64_t>> id_plan, oe_plan;
+  std::vector<std::vector<uint8_t>> flips;
+  std::bernoulli_distribution coin(0.5);
+  for (int64_t s = 0; s < steps_per_epoch_; ++s) {
+    id_plan.push_back(local_shard(std::vector<int64_t>(order.begin() + s * config_.batch_size,
+                                                       order.begin() + (s + 1) * config_.batch_size)));
     if (with_oe) {
-      std::vector<std::vector<int64_t>> oe_plan;
-      for (int64_t s = 0; s < steps_per_epoch_; ++s) {
-        const torch::Tensor idx = next_oe_indices();
-        oe_plan.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
-      }
-      pipe_->oe->start(epoch, std::move(oe_plan));
+      const torch::Tensor idx = next_oe_indices();
+      oe_plan.emplace_back(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+    }
+    if (coins) {
+      // Every rank draws the global batch's coins ([ID ; OE] order) and keeps its shards'.
+      std::vector<uint8_t> c(config_.batch_size + (with_oe ? config_.oe_batch_size : 0));
+      for (auto& v : c) v = coin(rng_);
+      flips.push_back(local_shard_mask(c, config_.batch_size, placement_));
     }
   }
+  pipe_->id->start(epoch, std::move(id_plan));
+  if (with_oe) pipe_->oe->start(epoch, std::move(oe_plan));
+  return flips;
+}
+
+// Phase 2: the next [ID ; OE] batch from the loaders (decoded, augmented and normalised by
+// their workers), flipped by this step's coins where the data asks for them, on the device.
+std::pair<torch::Tensor, torch::Tensor> Trainer::next_batch(const std::vector<uint8_t>* flips) {
+  data::Batch id_batch = *pipe_->id->next();
+  torch::Tensor input = id_batch.images;
+  if (uses_outliers(mode_)) input = torch::cat({input, pipe_->oe->next()->images});
+  if (flips) input = flip_some(input, *flips);
+  return {input.to(placement_.device), id_batch.labels.to(placement_.device)};
+}
+
+// Phase 3: forward pass, the mode's loss (global under data-parallel training), backward and
+// update. Returns the loss terms' values, or nothing for a skipped non-finite step.
+std::optional<Trainer::StepValues> Trainer::train_step(const torch::Tensor& input, const torch::Tensor& y,
+                                                       const ObjectiveParams& params, int64_t epoch, int64_t step) {
+  apply_schedule();
+  torch::Tensor logits;
+  {
+    // bf16 autocast covers the forward pass only; the losses see fp32 logits.
+    model::AutocastScope autocast(compute_.bf16);
+    logits = model_->forward(model::to_input_format(input, compute_));
+  }
+  if (logits.scalar_type() != torch::kFloat32) logits = logits.to(torch::kFloat32);
+  const int64_t b_in = config_.batch_size / placement_.world_size();
+  const torch::Tensor z_in = logits.slice(0, 0, b_in);
+  const torch::Tensor z_oe = uses_outliers(mode_) ? logits.slice(0, b_in) : torch::Tensor();
+  LossTerms loss;
+  torch::Tensor to_backward;
+  if (placement_.comm) {
+    DataParallelLoss dp = data_parallel_objective(mode_, z_in, y, z_oe, params, *placement_.comm);
+    loss = std::move(dp.global);
+    to_backward = dp.surrogate;
+  } else {
+    loss = compute_objective(mode_, z_in, y, z_oe, params);
+    to_backward = loss.total;
+  }
+  StepValues v{loss.total.item<double>(), {}};
+  for (const auto& [name, t] : loss.parts) v.terms.emplace_back(name, t.item<double>());
+  if (!std::isfinite(v.total)) {
+    std::string terms;
+    for (const auto& [name, value] : v.terms) terms += fmt::format(" {} {}", name, value);
+    if (!config_.skip_nonfinite)
+      throw NumericError(fmt::format("non-finite loss at epoch {} step {} (global step {}): total {}{}; lower "
+                                     "--l_rate, check the data, or pass --skip_nonfinite",
+                                     epoch + 1, step + 1, global_step_ + 1, v.total, terms));
+    log_ << fmt::format("warning: skipped step {} of epoch {} (non-finite loss: total {}{})", step + 1, epoch + 1,
+                        v.total, terms)
+         << std::endl;
+    return std::nullopt;
+  }
+  optimizer_->zero_grad();
+  to_backward.backward();
+  if (placement_.comm) all_reduce_gradients(model_->parameters(), *placement_.comm);
+  optimizer_->step();
+  return v;
+}
+
+void Trainer::draw_progress(const EpochStats& st, int64_t epoch, int64_t step, int64_t finite_steps, double images,
+                            double elapsed) const {
+  const double frac = double(step + 1) / double(steps_per_epoch_);
+  const int filled = static_cast<int>(frac * 30);
+  log_ << fmt::format("\r[{}] epoch {}/{} [{}{}] {:3.0f}%  loss {:.4f}  {:.0f} img/s  epoch ETA {}\x1b[K",
+                      config_.score, epoch + 1, config_.n_epoch, std::string(filled, '#'),
+                      std::string(30 - filled, '.'), 100 * frac, st.loss / double(finite_steps), images / elapsed,
+                      format_duration(elapsed / frac - elapsed))
+       << std::flush;
+}
+
+EpochStats Trainer::run_epoch() {
+  const auto t0 = Clock::now();
+  model_->train();
+  if (config_.freeze_bn) freeze_batch_norm(*model_);
+  const int64_t epoch = epochs_done_;  // 0-based index of this epoch
+  const ObjectiveParams params = objective_params(epoch);
+  const std::vector<std::vector<uint8_t>> flips = plan_epoch(epoch);
 
   EpochStats st;
   st.epoch = epoch + 1;
   st.beta = params.edge.beta;
   int64_t images = 0, finite_steps = 0;
-  std::bernoulli_distribution coin(0.5);
   auto last_draw = Clock::now();
   for (int64_t step = 0; step < steps_per_epoch_; ++step, ++global_step_) {
-    torch::Tensor input, y;
-    if (pipe_) {  // decoded, augmented and normalised by the loaders' workers
-      data::Batch id_batch = *pipe_->id->next();
-      input = id_batch.images;
-      y = id_batch.labels;
-      if (with_oe) input = torch::cat({input, pipe_->oe->next()->images});
-    } else {
-      const auto id_idx = torch::tensor(local_shard(std::vector<int64_t>(order.begin() + step * config_.batch_size,
-                                                                         order.begin() + (step + 1) * config_.batch_size)),
-                                        torch::kInt64);
-      torch::Tensor x = data_.id_train.images.index_select(0, id_idx);
-      y = data_.id_train.labels.index_select(0, id_idx);
-      if (with_oe) x = torch::cat({x, data_.oe_train.images.index_select(0, next_oe_indices())});
-      input = data::to_float_input(x, mean, std);
-      if (config_.hflip) {
-        // Every rank draws the global batch's coins ([ID ; OE] order) and keeps its shards'.
-        std::vector<uint8_t> coins(config_.batch_size + (with_oe ? config_.oe_batch_size : 0));
-        for (auto& v : coins) v = coin(rng_);
-        std::vector<uint8_t> mask = local_shard_mask(coins, config_.batch_size, placement_);
-        input = flip_some(input, mask);
-      }
-    }
-    input = input.to(placement_.device);
-    apply_schedule();
-
-    torch::Tensor logits;
-    {
-      // bf16 autocast covers the forward pass only; the losses see fp32 logits.
-      model::AutocastScope autocast(compute_.bf16);
-      logits = model_->forward(model::to_input_format(input, compute_));
-    }
-    if (logits.scalar_type() != torch::kFloat32) logits = logits.to(torch::kFloat32);
-    const int64_t b_in = config_.batch_size / placement_.world_size();
-    const torch::Tensor z_in = logits.slice(0, 0, b_in), z_oe = with_oe ? logits.slice(0, b_in) : torch::Tensor();
-    const torch::Tensor y_dev = y.to(placement_.device);
-    LossTerms loss;
-    torch::Tensor to_backward;
-    if (placement_.comm) {
-      DataParallelLoss dp = data_parallel_objective(mode_, z_in, y_dev, z_oe, params, *placement_.comm);
-      loss = std::move(dp.global);
-      to_backward = dp.surrogate;
-    } else {
-      loss = compute_objective(mode_, z_in, y_dev, z_oe, params);
-      to_backward = loss.total;
-    }
-    const double loss_v = loss.total.item<double>();
-    std::vector<double> term_v;
-    for (const auto& [name, t] : loss.parts) term_v.push_back(t.item<double>());
-    if (!std::isfinite(loss_v)) {
-      std::string terms;
-      for (size_t i = 0; i < term_v.size(); ++i) terms += fmt::format(" {} {}", loss.parts[i].first, term_v[i]);
-      if (!config_.skip_nonfinite)
-        throw NumericError(fmt::format("non-finite loss at epoch {} step {} (global step {}): total {}{}; lower "
-                                       "--l_rate, check the data, or pass --skip_nonfinite",
-                                       epoch + 1, step + 1, global_step_ + 1, loss_v, terms));
+    const auto [input, y] = next_batch(flips.empty() ? nullptr : &flips[size_t(step)]);
+    const std::optional<StepValues> v = train_step(input, y, params, epoch, step);
+    if (!v) {
       ++st.skipped_steps;
-      log_ << fmt::format("warning: skipped step {} of epoch {} (non-finite loss: total {}{})", step + 1, epoch + 1,
-                          loss_v, terms)
-           << std::endl;
       continue;
     }
-    optimizer_->zero_grad();
-    to_backward.backward();
-    if (placement_.comm) all_reduce_gradients(model_->parameters(), *placement_.comm);
-    optimizer_->step();
-
     ++finite_steps;
-    st.loss += loss_v;
+    st.loss += v->total;
     if (st.terms.empty())
-      for (const auto& [name, t] : loss.parts) st.terms.emplace_back(name, 0.0);
-    for (size_t i = 0; i < term_v.size(); ++i) st.terms[i].second += term_v[i];
+      for (const auto& [name, value] : v->terms) st.terms.emplace_back(name, 0.0);
+    for (size_t i = 0; i < v->terms.size(); ++i) st.terms[i].second += v->terms[i].second;
     st.lr = schedule_->lr(global_step_);
     images += input.size(0) * placement_.world_size();
     if (live_progress_ && std::chrono::duration<double>(Clock::now() - last_draw).count() > 0.5) {
       last_draw = Clock::now();
-      const double elapsed = std::chrono::duration<double>(last_draw - t0).count();
-      const double frac = double(step + 1) / double(steps_per_epoch_);
-      const int filled = static_cast<int>(frac * 30);
-      log_ << fmt::format("\r[{}] epoch {}/{} [{}{}] {:3.0f}%  loss {:.4f}  {:.0f} img/s  epoch ETA {}\x1b[K",
-                          config_.score, epoch + 1, config_.n_epoch, std::string(filled, '#'),
-                          std::string(30 - filled, '.'), 100 * frac, st.loss / double(finite_steps),
-                          images / elapsed, format_duration(elapsed / frac - elapsed))
-           << std::flush;
+      draw_progress(st, epoch, step, finite_steps, double(images), std::chrono::duration<double>(last_draw - t0).count());
     }
   }
   if (live_progress_) log_ << "\r\x1b[K" << std::flush;
@@ -376,19 +374,9 @@ EpochStats Trainer::run_epoch() {
   st.loss /= n;
   for (auto& t : st.terms) t.second /= n;
   if (placement_.comm && !config_.freeze_bn) average_batch_norm_statistics(*model_, *placement_.comm);
-  const double train_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  st.images_per_s = images / std::max(1e-9, train_s);
-  if (pipe_) {
-    st.corrupt_images = pipe_->id->corrupt_this_epoch() + (pipe_->oe ? pipe_->oe->corrupt_this_epoch() : 0);
-    st.val_map = pipe_->data.id_val.size() > 0
-        ? eval::validation_map(model_, pipe_->data.id_val, pipe_->data.eval_transform, config_.eval_batch_size,
-                               pipe_->data.workers, &log_)
-        : std::nan("");
-  } else {
-    st.val_map = data_.id_val.size() > 0
-        ? eval::validation_map(model_, data_.id_val, config_.eval_batch_size, mean, std, compute_)
-        : std::nan("");
-  }
+  st.images_per_s = images / std::max(1e-9, std::chrono::duration<double>(Clock::now() - t0).count());
+  st.corrupt_images = pipe_->id->corrupt_this_epoch() + (pipe_->oe ? pipe_->oe->corrupt_this_epoch() : 0);
+  st.val_map = validate();
   st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   ++epochs_done_;
   if (std::isfinite(st.val_map) && st.val_map > best_map_) {
@@ -396,6 +384,13 @@ EpochStats Trainer::run_epoch() {
     st.best = true;
   }
   return st;
+}
+
+// Phase 4: validation mAP in the training's compute mode (NaN without a validation set).
+double Trainer::validate() {
+  const PipelineData& d = pipe_->data;
+  if (d.id_val.size() == 0) return std::nan("");
+  return eval::validation_map(model_, d.id_val, d.eval_transform, config_.eval_batch_size, d.workers, &log_, compute_);
 }
 
 EpochStats Trainer::train_epoch() {

@@ -27,6 +27,7 @@
 #include "edge/model/checkpoint.h"
 #include "edge/model/compute_mode.h"
 #include "edge/train/trainer.h"
+#include "edge/train/training_data.h"
 #include "support/test_support.h"
 
 namespace {
@@ -251,7 +252,8 @@ TEST(Distributed, ResumesWithAnotherNumberOfProcesses) {
   edge::data::FashionLtParts parts;
   parts.id_test = false;
   parts.ood.clear();
-  const auto data = edge::data::build_fashion_lt(config.data, parts);
+  const auto sets = edge::data::build_fashion_lt(config.data, parts);
+  const auto data = edge::train::in_memory_training_data(sets, 2);
   std::ostringstream log;
   edge::train::Trainer straight(config, data, log);
   straight.fit();

@@ -13,6 +13,7 @@
 #include "edge/common/error.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/train/trainer.h"
+#include "edge/train/training_data.h"
 #include "support/test_support.h"
 
 namespace {
@@ -41,14 +42,14 @@ TrainConfig small_config(const std::string& score) {
   return c;
 }
 
-const edge::data::Benchmark& small_data() {
+edge::train::PipelineData small_data() {
   static const edge::data::Benchmark b = [] {
     edge::data::FashionLtParts parts;
     parts.id_test = false;
     parts.ood.clear();
     return edge::data::build_fashion_lt(small_config("joint").data, parts);
   }();
-  return b;
+  return edge::train::in_memory_training_data(b, 2);
 }
 
 class EveryMode : public ::testing::TestWithParam<std::string> {};

@@ -30,18 +30,29 @@ struct TransformStep {
   double ratio_lo = 3.0 / 4.0, ratio_hi = 4.0 / 3.0;
 };
 
+// How ToTensor + Normalize is computed in float32: the same map, two roundings.
+enum class Normalization {
+  Torchvision,  // (x / 255 - mean) / std, torchvision's order of operations
+  ScaleShift,   // x * (1 / (255 std)) - mean / std: fashion-lt's arithmetic since its first
+                // version, kept so that fp32 fashion-lt runs stay bit-identical to earlier ones
+};
+
 struct Transform {
   std::string name;
   std::vector<TransformStep> steps;
   bool to_rgb = true;  // repeat a gray channel to three (after the geometric steps)
   std::vector<double> mean = {0.485, 0.456, 0.406};  // Normalize (ImageNet by default)
   std::vector<double> std = {0.229, 0.224, 0.225};
+  Normalization normalization = Normalization::Torchvision;
 
   bool is_random() const;
   // The geometric steps and the gray->RGB expansion: uint8 [C, H, W] -> uint8 [C', H', W'].
   torch::Tensor apply_u8(const torch::Tensor& img_u8, SampleRng& rng) const;
   // apply_u8 then ToTensor + Normalize: float32 [C', H', W'].
   torch::Tensor apply(const torch::Tensor& img_u8, SampleRng& rng) const;
+  // ToTensor + Normalize of an already transformed uint8 image, as `normalization` says;
+  // into `out` (float [C, H, W], contiguous) if given.
+  torch::Tensor normalize(const torch::Tensor& img_u8, torch::Tensor out = {}) const;
   // Output {C', H', W'} for an input of `channels` channels, or {} where it depends on the
   // input size (no final fixed-size step).
   std::vector<int64_t> output_shape(int64_t channels) const;

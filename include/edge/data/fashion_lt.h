@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "edge/data/augment.h"
 #include "edge/data/image_set.h"
 
 namespace edge::data {
@@ -45,6 +46,12 @@ inline constexpr int64_t kFashionLtSide = 56;
 // Normalisation applied to fashion-lt inputs: (x/255 - mean) / std.
 inline constexpr double kFashionLtMean = 0.5;
 inline constexpr double kFashionLtStd = 0.5;
+
+// fashion-lt's input transform, for training and evaluation alike: the 56x56 gray canvas as
+// it is, normalised with kFashionLtMean / kFashionLtStd in its historical arithmetic
+// (Normalization::ScaleShift). Its training augmentation is not a transform step: the
+// trainer flips whole [ID ; OE] slots by coins of its own stream (train::PipelineData::batch_flips).
+Transform fashion_lt_transform();
 
 // Names of the OOD test sets fashion-lt provides, in report order.
 const std::vector<std::string>& fashion_lt_ood_names();

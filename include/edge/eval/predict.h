@@ -25,14 +25,15 @@ double validation_map(model::MultiLabelNet& model, const data::ImageSet& set, in
 
 // Logits [N', C] of the images of `set` read through the input pipeline (data/loader.h)
 // with `transform` (deterministic: evaluation never augments) by `workers` threads, in
-// order. A corrupt image is left out with one warning line on `warnings`; `kept` (optional)
-// receives the dataset index of each row.
+// order, computed in `mode` as the in-memory overload (the model already in its memory
+// format). A corrupt image is left out with one warning line on `warnings`; `kept`
+// (optional) receives the dataset index of each row.
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
                              int64_t batch_size, int64_t workers, std::ostream* warnings,
-                             std::vector<int64_t>* kept = nullptr);
+                             std::vector<int64_t>* kept = nullptr, const model::ComputeMode& mode = {});
 
 // Reference validation mAP of a labelled Dataset through the input pipeline, in [0, 1].
 double validation_map(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
-                      int64_t batch_size, int64_t workers, std::ostream* warnings);
+                      int64_t batch_size, int64_t workers, std::ostream* warnings, const model::ComputeMode& mode = {});
 
 }  // namespace edge::eval

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -22,7 +23,6 @@
 
 #include "edge/data/augment.h"
 #include "edge/data/dataset.h"
-#include "edge/data/image_set.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/train/data_parallel.h"
 #include "edge/train/lr_schedule.h"
@@ -48,17 +48,20 @@ struct EpochStats {
 // Version of the checkpoint layout written by Trainer::save_checkpoint.
 inline constexpr int64_t kCheckpointFormatVersion = 1;
 
-// Training data read through the input pipeline (data/loader.h) rather than in-memory
-// fashion-lt tensors: any Dataset (image files, IDX, ...), decoded and augmented by `workers`
-// threads, deterministically for a given seed whatever the worker count. ID and OE images
-// take `train_transform`, validation images `eval_transform`. A corrupt training image is
-// replaced by the next image of its set (one warning per file, counted in
+// The training data, read through the input pipeline (data/loader.h) whatever it is: image
+// files, IDX, in-memory tensors (fashion-lt, data::memory_source), decoded and augmented by
+// `workers` threads, deterministically for a given seed whatever the worker count. ID and OE
+// images take `train_transform`, validation images `eval_transform`. A corrupt training image
+// is replaced by the next image of its set (one warning per file, counted in
 // EpochStats::corrupt_images); a corrupt validation image is left out.
 struct PipelineData {
   data::Dataset id_train, id_val, oe_train;  // id_val and oe_train may be empty (size 0)
   data::Transform train_transform = data::reference_train_transform();
   data::Transform eval_transform = data::reference_eval_transform();
   int64_t workers = 2;
+  // With --hflip, flip whole [ID ; OE] slots by one coin each from the trainer's own stream
+  // (fashion-lt's augmentation, data::fashion_lt_transform) rather than by a transform step.
+  bool batch_flips = false;
 };
 
 class Trainer {
@@ -66,10 +69,7 @@ class Trainer {
   // `log` receives one line per epoch; with `live_progress` also an in-place progress bar.
   // `placement`: the device, and the process group for data-parallel training (data_parallel.h);
   // --batch_size and --oe_batch_size are then global and must divide by the world size.
-  Trainer(const TrainConfig& config, const data::Benchmark& data, std::ostream& log, bool live_progress = false,
-          Placement placement = {});
-  // The same loop over file-backed (or any) Datasets through the input pipeline. The ID and
-  // OE orders come from the same seeded stream as above; augmentation draws are per sample.
+  // The ID and OE orders come from one seeded stream; augmentation draws are per sample.
   Trainer(const TrainConfig& config, PipelineData data, std::ostream& log, bool live_progress = false,
           Placement placement = {});
   ~Trainer();
@@ -100,8 +100,21 @@ class Trainer {
 
  private:
   struct Pipeline;
+  struct StepValues {
+    double total = 0;
+    std::vector<std::pair<std::string, double>> terms;
+  };
   void init(int64_t id_train_size, int64_t oe_train_size);
+  // One epoch in its phases (flashlight's numbered train steps are the model).
   EpochStats run_epoch();
+  ObjectiveParams objective_params(int64_t epoch) const;
+  std::vector<std::vector<uint8_t>> plan_epoch(int64_t epoch);  // this rank's flip coins per step, if any
+  std::pair<torch::Tensor, torch::Tensor> next_batch(const std::vector<uint8_t>* flips);
+  std::optional<StepValues> train_step(const torch::Tensor& input, const torch::Tensor& y,
+                                       const ObjectiveParams& params, int64_t epoch, int64_t step);
+  double validate();
+  void draw_progress(const EpochStats& st, int64_t epoch, int64_t step, int64_t finite_steps, double images,
+                     double elapsed) const;
   torch::Tensor next_oe_indices();
   void apply_schedule();
   // This rank's shard of a global index batch (all of it in a single process).
@@ -109,7 +122,6 @@ class Trainer {
 
   TrainConfig config_;
   Mode mode_;
-  const data::Benchmark& data_;
   std::ostream& log_;
   bool live_progress_;
   Placement placement_;
@@ -128,7 +140,7 @@ class Trainer {
   std::vector<int64_t> oe_order_;
   int64_t oe_pos_ = 0;
   int64_t oe_size_ = 0;
-  std::unique_ptr<Pipeline> pipe_;  // set by the PipelineData constructor
+  std::unique_ptr<Pipeline> pipe_;
 };
 
 // One epoch as a JSON object (the train_log.jsonl line format).
