@@ -148,7 +148,7 @@ constexpr int64_t kBatch = 128, kOeBatch = 128, kEvalBatch = 500, kClasses = 8, 
 
 edge::train::TrainConfig bench_config(int threads, int64_t id_train, const std::string& precision, bool cl) {
   edge::train::TrainConfig c;
-  c.score = "joint";
+  c.objective = "joint";
   c.start_epoch = 0;  // the gap term (bottom-k, pairwise relu) in every step, as in EDGE's second phase
   c.batch_size = kBatch;
   c.oe_batch_size = kOeBatch;

@@ -53,7 +53,7 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--oe_data", c.oe_data, "OE training set NAME[:PATH] for registry datasets (e.g. folder:DIR, textures)");
   cmd.add_option("--image_size", c.image_size, "input side for registry datasets")->capture_default_str();
   cmd.add_option("--workers", c.workers, "input-pipeline threads for registry datasets")->capture_default_str();
-  cmd.add_option("--score", c.score, "training mode: normal (BCE) | joint (EDGE) | OEML | energyML | OE | energy | OECC")
+  cmd.add_option("--score", c.objective, "training mode: normal (BCE) | joint (EDGE) | OEML | energyML | OE | energy | OECC")
       ->capture_default_str();
   cmd.add_option("--alpha", c.alpha, "weight of the OE confidence term")->capture_default_str();
   cmd.add_option("--energy_beta", c.energy_beta, "weight beta of the energy-gap term")->capture_default_str();

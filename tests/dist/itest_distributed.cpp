@@ -53,7 +53,7 @@ std::vector<std::string> tiny_run(const fs::path& out, int64_t epochs = 2) {
 
 edge::train::TrainConfig tiny_config() {
   edge::train::TrainConfig c;
-  c.score = "joint";
+  c.objective = "joint";
   c.data.id_train = 256;
   c.data.id_val = 64;
   c.data.oe_train = 128;

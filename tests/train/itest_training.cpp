@@ -23,7 +23,7 @@ using edge::train::TrainConfig;
 
 TrainConfig small_config(const std::string& score) {
   TrainConfig c;
-  c.score = score;
+  c.objective = score;
   c.data.id_train = 512;
   c.data.id_val = 128;
   c.data.oe_train = 384;

@@ -21,10 +21,12 @@ struct LossTerms {
   const torch::Tensor& part(const std::string& name) const;
 };
 
+// The defaults here are the project's (TrainConfig takes them from this struct): EDGE's
+// recipe with the reference's flag defaults.
 struct EdgeLossParams {
   double alpha = 1.0;   // weight of the OE confidence term
   double beta = 0.1;    // weight of the energy-gap term (already zero during warm-up)
-  int64_t k = 50;       // bottom-k lowest-energy ID samples of the batch
+  int64_t k = 32;       // bottom-k lowest-energy ID samples of the batch
   double margin = 1.0;  // m
 };
 

@@ -21,6 +21,7 @@ std::vector<std::string> mode_names();
 // Whether the mode trains on auxiliary outliers (all but `normal`).
 bool uses_outliers(Mode mode);
 
+// The defaults here are the project's: TrainConfig's flags take theirs from this struct.
 struct ObjectiveParams {
   EdgeLossParams edge;      // joint
   double m_in = -25.0;      // energy / energyML: ID energy margin
@@ -31,6 +32,9 @@ struct ObjectiveParams {
 };
 
 // The loss of `mode` for one [ID ; OE] forward pass. `logits_oe` may be empty for Normal.
+// The defaults, for TrainConfig's members.
+inline const ObjectiveParams kObjectiveDefaults{};
+
 LossTerms compute_objective(Mode mode, const torch::Tensor& logits_in, const torch::Tensor& targets,
                             const torch::Tensor& logits_oe, const ObjectiveParams& params);
 

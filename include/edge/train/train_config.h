@@ -10,6 +10,7 @@
 #include "edge/data/fashion_lt.h"
 #include "edge/model/compute_mode.h"
 #include "edge/model/multilabel_net.h"
+#include "edge/train/objectives.h"
 
 namespace edge::train {
 
@@ -22,11 +23,15 @@ struct TrainConfig {
   data::FashionLtOptions data;
   model::ModelConfig model;
 
-  std::string score = "joint";  // training mode (objectives.h): normal, joint (EDGE), OEML, energyML, OE, energy, OECC
-  double alpha = 1.0;           // --alpha: OE confidence weight
-  double energy_beta = 0.1;     // --energy_beta: energy-gap weight beta
-  int64_t k = 32;               // --k: bottom-k ID samples
-  double m = 1.0;               // --m: margin
+  // The training objective (objectives.h): normal, joint (EDGE), OEML, energyML, OE, energy,
+  // OECC. Spelt --score and "score" in config.json, as the reference does; the OOD score a
+  // run is evaluated with is another thing (--score_fn, score/ood_scores.h).
+  std::string objective = "joint";
+  // The objective's weights and margins default to kObjectiveDefaults (objectives.h).
+  double alpha = kObjectiveDefaults.edge.alpha;          // --alpha: OE confidence weight
+  double energy_beta = kObjectiveDefaults.edge.beta;     // --energy_beta: energy-gap weight beta
+  int64_t k = kObjectiveDefaults.edge.k;                 // --k: bottom-k ID samples
+  double m = kObjectiveDefaults.edge.margin;             // --m: margin
   int64_t start_epoch = 6;      // --start_epoch: warm-up tau (beta = 0 before it)
   int64_t n_epoch = 12;
   int64_t batch_size = 128;
@@ -39,11 +44,11 @@ struct TrainConfig {
   std::string schedule = "onecycle";  // onecycle | cosine (to 1e-6) | constant; stepped per iteration
   double pct_start = 0.2;
   double backbone_lr_mult = 1.0;  // backbone lr = l_rate * this (the JointEnergy recipe uses 0.1)
-  double m_in = -25.0;          // energy / energyML margins on E = -logsumexp(z)
-  double m_out = -7.0;
-  double lambda_1 = 0.07;       // OECC weights and the baseline accuracy A_tr
-  double lambda_2 = 0.05;
-  double a_tr = 0.7573;
+  double m_in = kObjectiveDefaults.m_in;  // energy / energyML margins on E = -logsumexp(z)
+  double m_out = kObjectiveDefaults.m_out;
+  double lambda_1 = kObjectiveDefaults.lambda_1;  // OECC weights and the baseline accuracy A_tr
+  double lambda_2 = kObjectiveDefaults.lambda_2;
+  double a_tr = kObjectiveDefaults.a_tr;
   bool skip_nonfinite = false;  // skip (and count) steps with a non-finite loss instead of stopping
   bool hflip = true;            // random horizontal flip of ID and OE training images
   bool freeze_bn = false;       // BatchNorm in inference mode while training (running statistics, no updates)
