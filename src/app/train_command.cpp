@@ -114,34 +114,29 @@ std::string auto_precision_line(const std::string& chosen, const torch::Device& 
   return fmt::format("precision: {} (auto: {})", chosen, why);
 }
 
-// Trains the remaining epochs of `trainer`, writing logs and checkpoints after each (rank 0 only).
-std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::path& run_dir, std::ostream& log) {
-  const auto t0 = std::chrono::steady_clock::now();
-  const bool writer = trainer.placement().rank() == 0;
-  auto history = trainer.fit([&](const train::EpochStats& s) {
-    if (!writer) return;
-    // The log is regenerated from the trainer's history (which the checkpoint carries), so
-    // after a resume it holds exactly the epochs the weights have seen.
-    std::string jsonl;
-    for (const auto& e : trainer.history()) jsonl += train::epoch_stats_to_json(e).dump() + "\n";
-    const auto last = run_dir / "checkpoints" / "last.ckpt";
-    trainer.save_checkpoint(last);
-    if (s.best) {
-      // The best checkpoint is this epoch's: copy the file rather than serialise twice.
-      write_atomically(run_dir / "checkpoints" / "best.ckpt", [&](const fs::path& tmp) {
-        fs::copy_file(last, tmp, fs::copy_options::overwrite_existing);
-      });
-      auto model = trainer.model();
-      model::save_weights(model, run_dir / "model_best.pt");
-    }
-    write_text_atomically(run_dir / "train_log.jsonl", jsonl);
-  });
-  if (!writer) return history;
+// What the end of an epoch writes besides last.ckpt: best.ckpt and model_best.pt when the
+// epoch was the best so far, and the log, regenerated from the trainer's history (which the
+// checkpoint carries), so that after a resume it holds exactly the epochs the weights have seen.
+void write_epoch_outputs(train::Trainer& trainer, const fs::path& run_dir, const train::EpochStats& s) {
+  if (s.best) {
+    // The best checkpoint is this epoch's: copy the file rather than serialise twice.
+    write_atomically(run_dir / "checkpoints" / "best.ckpt", [&](const fs::path& tmp) {
+      fs::copy_file(run_dir / "checkpoints" / "last.ckpt", tmp, fs::copy_options::overwrite_existing);
+    });
+    auto model = trainer.model();
+    model::save_weights(model, run_dir / "model_best.pt");
+  }
+  std::string jsonl;
+  for (const auto& e : trainer.history()) jsonl += train::epoch_stats_to_json(e).dump() + "\n";
+  write_text_atomically(run_dir / "train_log.jsonl", jsonl);
+}
+
+// What the end of training writes: model.pt (the final weights), summary.json, the last line.
+void seal_run(train::Trainer& trainer, const fs::path& run_dir, double seconds, std::ostream& log) {
   auto model = trainer.model();
   model::save_weights(model, run_dir / "model.pt");
 
   const auto& all = trainer.history();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   int64_t skipped = 0, corrupt = 0;
   int64_t best_epoch = 0;
   for (const auto& s : all) {
@@ -159,6 +154,18 @@ std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::pat
                      trainer.epochs_done(), 100.0 * all.back().val_map, 100.0 * trainer.best_map(), best_epoch,
                      skipped, seconds, (run_dir / "model.pt").string())
       << std::endl;
+}
+
+// Trains the remaining epochs of `trainer`, writing logs and checkpoints after each (rank 0 only).
+std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::path& run_dir, std::ostream& log) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool writer = trainer.placement().rank() == 0;
+  auto history = trainer.fit([&](const train::EpochStats& s) {
+    if (!writer) return;
+    trainer.save_checkpoint(run_dir / "checkpoints" / "last.ckpt");
+    write_epoch_outputs(trainer, run_dir, s);
+  });
+  if (writer) seal_run(trainer, run_dir, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), log);
   return history;
 }
 
@@ -210,7 +217,17 @@ std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostrea
                      config.n_epoch, trainer.global_step())
       << std::endl;
   if (trainer.epochs_done() >= config.n_epoch) {
-    log << "nothing to do: the run is complete" << std::endl;
+    if (fs::exists(run_dir / "model.pt") && fs::exists(run_dir / "summary.json")) {
+      log << "nothing to do: the run is complete" << std::endl;
+      return {};
+    }
+    // Stopped after its last checkpoint but before the end of training was written: write
+    // now what the last epoch and the end of training would have written.
+    log << "the run's epochs are done but it was stopped before its end was written: writing it now" << std::endl;
+    if (trainer.placement().rank() == 0) {
+      write_epoch_outputs(trainer, run_dir, trainer.history().back());
+      seal_run(trainer, run_dir, 0.0, log);
+    }
     return {};
   }
   return train_into(trainer, run_dir, log);

@@ -166,3 +166,41 @@ TEST(Cli, NormalModeTrainsWithoutOutliers) {
 }
 
 }  // namespace
+
+namespace {
+
+// A run stopped right after its last epoch's checkpoint (before best.ckpt, model_best.pt,
+// train_log.jsonl, model.pt and summary.json were written, as a kill there leaves it) is
+// sealed by --resume with what the uninterrupted run wrote; a sealed run has nothing to do.
+TEST(Cli, ResumeOfAFinishedButUnsealedRunWritesWhatTheEndOfTrainingWrites) {
+  edge::test::TempDir dir;
+  const fs::path run_dir = dir.path() / "run";
+  auto args = edge::test::tiny_train_args(run_dir, "joint");
+  args.insert(args.end(), {"--precision", "fp32"});
+  ASSERT_EQ(run(args).code, 0);
+  const std::string model = edge::read_text_file(run_dir / "model.pt");
+  const std::string log = edge::read_text_file(run_dir / "train_log.jsonl");
+  const auto last_best = nlohmann::json::parse(log.substr(log.rfind('\n', log.size() - 2) + 1)).at("best").get<bool>();
+  const std::string model_best = last_best ? edge::read_text_file(run_dir / "model_best.pt") : "";
+  for (const char* f : {"model.pt", "summary.json", "train_log.jsonl"}) fs::remove(run_dir / f);
+  if (last_best) {
+    fs::remove(run_dir / "model_best.pt");
+    fs::remove(run_dir / "checkpoints" / "best.ckpt");
+  }
+
+  auto r = run({"train", "--resume", run_dir.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("writing it now"), std::string::npos) << r.out;
+  EXPECT_EQ(edge::read_text_file(run_dir / "model.pt"), model) << "the final weights, bit for bit";
+  EXPECT_EQ(edge::read_text_file(run_dir / "train_log.jsonl"), log);
+  EXPECT_TRUE(fs::exists(run_dir / "summary.json"));
+  if (last_best) {
+    EXPECT_EQ(edge::read_text_file(run_dir / "model_best.pt"), model_best);
+    EXPECT_TRUE(fs::exists(run_dir / "checkpoints" / "best.ckpt"));
+  }
+  r = run({"train", "--resume", run_dir.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("nothing to do"), std::string::npos) << r.out;
+}
+
+}  // namespace
