@@ -57,6 +57,8 @@
 #include <torch/torch.h>
 
 #include "edge/data/fashion_lt.h"
+#include "edge/data/readers.h"
+#include "edge/data/registry.h"
 #include "edge/eval/predict.h"
 #include "edge/metrics/ood_metrics.h"
 #include "edge/model/torch_file.h"
@@ -185,12 +187,14 @@ edge::data::Benchmark make_data(int64_t n_train, int64_t n_eval) {
                              torch::randint(0, 256, {n_eval, 1, 56, 56}, torch::kUInt8));
 }
 
-// One evaluation pass: logits + JointEnergy of every image; images/s.
-double eval_pass(edge::model::MultiLabelNet net, const edge::data::ImageSet& set,
+// One evaluation pass: logits + JointEnergy of every image; images/s. Through the input
+// pipeline and the run's evaluation transform, as `edge eval` reads any set.
+double eval_pass(edge::model::MultiLabelNet net, const edge::data::ImageSet& images,
                  const edge::model::ComputeMode& mode) {
+  const edge::data::Dataset set = edge::data::dataset_from_image_set(images, {});
+  const edge::data::Transform t = edge::data::input_recipe("fashion-lt", 0, false).eval;
   const auto t0 = Clock::now();
-  const auto logits = edge::eval::predict_logits(net, set, kEvalBatch, edge::data::kFashionLtMean,
-                                                 edge::data::kFashionLtStd, mode);
+  const auto logits = edge::eval::predict_logits(net, set, t, kEvalBatch, 2, nullptr, nullptr, mode);
   const auto s = edge::score::compute_score(edge::score::ScoreKind::EnergySum, logits);
   TORCH_CHECK(s.size(0) == set.size(), "bench: expected one score per image");
   return double(set.size()) / std::chrono::duration<double>(Clock::now() - t0).count();

@@ -10,6 +10,7 @@
 #include "edge/common/error.h"
 #include "edge/data/augment.h"
 #include "edge/data/fashion_lt.h"
+#include "edge/data/readers.h"
 #include "edge/data/registry.h"
 #include "edge/eval/calibration.h"
 #include "edge/eval/feature_cache.h"
@@ -47,9 +48,8 @@ IdLogits validation_logits(eval::TrainedRun& run, const CalibrateParams& p, cons
     parts.id_train = parts.id_test = parts.oe_train = false;
     parts.ood.clear();
     const data::Benchmark b = data::build_fashion_lt(config.data, parts);
-    model::AutocastScope autocast(config.compute_mode().bf16);  // as eval_command.cpp extracts features
-    r.logits = eval::extract_features(run.model, b.id_val, config.eval_batch_size, data::kFashionLtMean,
-                                      data::kFashionLtStd).logits;
+    r.logits = eval::dataset_logits(run, data::dataset_from_image_set(b.id_val, b.class_names),
+                                    config.eval_batch_size, p.workers, &out);
     r.class_names = b.class_names;
     return r;
   }
@@ -60,8 +60,7 @@ IdLogits validation_logits(eval::TrainedRun& run, const CalibrateParams& p, cons
   if (int64_t(val.class_names.size()) != config.model.num_classes)
     throw UsageError(fmt::format("--dataset {}: {} classes, but the run's model has {} (not a compatible ID set)",
                                  requested, val.class_names.size(), config.model.num_classes));
-  const data::Transform t = data::reference_eval_transform(config.image_size);
-  r.logits = eval::predict_logits(run.model, val, t, config.eval_batch_size, p.workers, &out);
+  r.logits = eval::dataset_logits(run, val, config.eval_batch_size, p.workers, &out);
   r.class_names = requested == config.dataset ? val.class_names : eval::run_class_names(config, p.data_root);
   return r;
 }

@@ -230,10 +230,12 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
   auto* eval_cmd = app.add_subcommand("eval", "evaluate OOD detection of a trained run");
   eval_cmd->add_option("--checkpoint", eval_params.checkpoint, "run directory written by `edge train`")->required();
   auto* ood_opt = eval_cmd->add_option("--ood_data", ood_list,
-                                       "comma-separated OOD sets: bag,textures,noise for fashion-lt; NAME[:PATH] "
-                                       "registry sets (e.g. folder:DIR,textures) otherwise")->capture_default_str();
-  eval_cmd->add_option("--workers", eval_params.workers, "input-pipeline threads for registry datasets")
-      ->capture_default_str();
+                                       "comma-separated OOD sets: NAME[:PATH] registry sets (e.g. folder:DIR,"
+                                       "noise-blobs:500), converted to the run's input; a fashion-lt run also "
+                                       "has its own bag, textures and noise")->capture_default_str();
+  eval_cmd->add_option("--workers", eval_params.workers, "input-pipeline threads")->capture_default_str();
+  eval_cmd->add_option("--data_root", eval_params.data_root,
+                       "folder holding the registry datasets' default locations (default: the run's --data_root)");
   eval_cmd->add_option("--fit_max_images", eval_params.fit_max_images,
                        "registry datasets: fit the scores on at most this many training images, spread evenly "
                        "(0 = all)")->capture_default_str();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "edge/eval/feature_cache.h"
 #include "edge/eval/html_report.h"
 #include "edge/eval/score_files.h"
+#include "edge/data/readers.h"
 #include "edge/data/registry.h"
 #include "edge/eval/predict.h"
 #include "edge/model/checkpoint.h"
@@ -44,41 +46,54 @@ struct EvalData {
 };
 
 // The first n of `set`'s images spread evenly (all for n <= 0).
-data::ImageSet subsample(data::ImageSet set, int64_t n) {
+data::Dataset subsample(data::Dataset set, int64_t n) {
   if (n <= 0 || n >= set.size()) return set;
-  const torch::Tensor index = torch::tensor(data::even_subsample(set.size(), n), torch::kInt64);
-  set.images = set.images.index_select(0, index);
-  if (set.has_labels()) set.labels = set.labels.index_select(0, index);
-  return set;
+  return data::subset(set, data::even_subsample(set.size(), n));
 }
 
+// A fashion-lt run: its sets built in memory at the run's sizes and seed, read through the
+// input pipeline with fashion-lt's transform, which also turns any other OOD set (a
+// registry name: folder:DIR, noise-blobs:500, mnist, ...) into 56x56 gray inputs. Of
+// --ood_data, fashion-lt's own names (bag, textures, noise) are its sets; the rest are opened
+// from the registry (split test).
 EvalData build_fashion_lt_data(const train::TrainConfig& config, const EvalParams& p, bool need_train,
-                               bool need_val) {
+                               bool need_val, std::ostream& out) {
+  const auto& own_names = data::fashion_lt_ood_names();
+  auto is_own = [&](const std::string& n) { return std::find(own_names.begin(), own_names.end(), n) != own_names.end(); };
   data::FashionLtParts parts;
   parts.id_train = need_train;
   parts.id_val = need_val;
   parts.oe_train = false;
-  parts.ood = p.ood_data;
-  data::Benchmark bench = data::build_fashion_lt(config.data, parts);
+  parts.ood.clear();
+  data::BenchmarkSpec other;  // the registry's OOD sets, opened beside fashion-lt
+  other.dataset = config.dataset;
+  other.data_root = config.data_root;
+  other.need_train = other.need_val = other.need_test = other.need_oe = false;
+  for (const auto& n : p.ood_data) (is_own(n) ? parts.ood : other.ood_data).push_back(n);
+  const data::Benchmark bench = data::build_fashion_lt(config.data, parts);
+  std::vector<data::Dataset> registry_ood;
+  if (!other.ood_data.empty()) registry_ood = std::move(data::open_benchmark(other).ood_tests);
+  const data::Transform t = data::input_recipe(config.dataset, config.image_size, false).eval;
+  auto eval_set = [&](data::Dataset set) { return eval::dataset_eval_set(std::move(set), t, p.workers, &out); };
   EvalData d;
   d.dataset = config.dataset;
   d.class_names = bench.class_names;
-  const double mean = data::kFashionLtMean, std = data::kFashionLtStd;
   if (need_train) {
-    const int64_t all = bench.id_train.size();
-    d.id_train = eval::memory_eval_set(subsample(std::move(bench.id_train), p.fit_max_images), mean, std);
-    d.sets["fit_train"] = {{"name", d.id_train->name()}, {"images", d.id_train->size()}, {"of", all},
-                           {"fit_max_images", p.fit_max_images}};
+    d.id_train = eval_set(subsample(data::dataset_from_image_set(bench.id_train, bench.class_names), p.fit_max_images));
+    d.sets["fit_train"] = {{"name", d.id_train->name()}, {"images", d.id_train->size()},
+                           {"of", bench.id_train.size()}, {"fit_max_images", p.fit_max_images}};
   }
   if (need_val) {
-    d.id_val = eval::memory_eval_set(std::move(bench.id_val), mean, std);
+    d.id_val = eval_set(data::dataset_from_image_set(bench.id_val, bench.class_names));
     d.sets["fit_val"] = {{"name", d.id_val->name()}, {"images", d.id_val->size()}};
   }
-  d.id_test = eval::memory_eval_set(std::move(bench.id_test), mean, std);
+  d.id_test = eval_set(data::dataset_from_image_set(bench.id_test, bench.class_names));
   d.id_test_split = "id_test";
-  for (auto& set : bench.ood_tests) {
-    d.ood_names.push_back(set.name);
-    d.ood.push_back(eval::memory_eval_set(std::move(set), mean, std));
+  size_t next_registry = 0;
+  for (const auto& n : p.ood_data) {
+    d.ood_names.push_back(n);
+    d.ood.push_back(eval_set(is_own(n) ? data::dataset_from_image_set(bench.ood(n), {})
+                                       : std::move(registry_ood[next_registry++])));
   }
   return d;
 }
@@ -103,7 +118,7 @@ EvalData build_registry_data(const train::TrainConfig& config, const EvalParams&
   data::DatasetBenchmark b = data::open_benchmark(spec);
   if (b.id_val.size() == 0 || !b.id_val.has_labels())
     throw DataError(fmt::format("--dataset {}: the validation split has no labelled images", config.dataset));
-  const data::Transform t = data::reference_eval_transform(config.image_size);
+  const data::Transform t = data::input_recipe(config.dataset, config.image_size, false).eval;
   EvalData d;
   d.dataset = config.dataset;
   d.class_names = b.class_names;
@@ -212,6 +227,7 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
   }
 
   train::TrainConfig config = train::load_run_config(p.checkpoint);
+  if (!p.data_root.empty()) config.data_root = p.data_root;
   if (!p.precision.empty()) config.precision = p.precision;
   if (!p.channels_last.empty()) config.channels_last = p.channels_last;
   config.resolve_compute_mode(device);
@@ -227,7 +243,7 @@ std::vector<eval::OodReport> run_eval(const EvalParams& p, std::ostream& out) {
     throw UsageError(fmt::format("--fit_max_images: expected 0 (all) or a positive count, got {}", p.fit_max_images));
   const bool need_train = needs.train_features || needs.train_labels;
   const EvalData data = config.dataset == "fashion-lt"
-                            ? build_fashion_lt_data(config, p, need_train, needs.val_logits)
+                            ? build_fashion_lt_data(config, p, need_train, needs.val_logits, out)
                             : build_registry_data(config, p, need_train || needs.val_logits, out);
 
   // Network outputs, once per set, through the on-disk cache.

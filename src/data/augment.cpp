@@ -53,6 +53,7 @@ torch::Tensor Transform::apply_u8(const torch::Tensor& img_u8, SampleRng& rng) c
   }
   if (mirrored) img = hflip(img);
   if (to_rgb) img = gray_to_rgb(img);
+  if (to_gray) img = rgb_to_gray(img);
   return img;
 }
 
@@ -81,7 +82,7 @@ std::vector<int64_t> Transform::output_shape(int64_t channels) const {
     }
   }
   if (h < 0) return {};
-  return {to_rgb ? 3 : channels, h, w};
+  return {to_rgb ? 3 : to_gray ? 1 : channels, h, w};
 }
 
 namespace {

@@ -181,7 +181,14 @@ void FashionLtOptions::resolve_default_paths() {
 Transform fashion_lt_transform() {
   Transform t;
   t.name = "fashion-lt";
+  // Any image becomes the model's input: its own canvases pass both steps untouched, an OOD
+  // set of other sizes or colours (`edge eval --ood_data folder:DIR`) is resized and made gray.
+  TransformStep resize;
+  resize.kind = TransformStep::Kind::Resize;
+  resize.height = resize.width = kFashionLtSide;
+  t.steps = {resize};
   t.to_rgb = false;
+  t.to_gray = true;
   t.mean = {kFashionLtMean};
   t.std = {kFashionLtStd};
   t.normalization = Normalization::ScaleShift;

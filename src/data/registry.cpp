@@ -211,6 +211,19 @@ Dataset open_dataset(const std::string& spec, const fs::path& data_root, const s
   return open_dataset(parse_dataset_spec(spec), data_root, split);
 }
 
+InputRecipe input_recipe(const std::string& dataset, int64_t image_size, bool hflip) {
+  InputRecipe r;
+  if (parse_dataset_spec(dataset, "--dataset").name == "fashion-lt") {
+    r.train = r.eval = fashion_lt_transform();
+    r.batch_flips = true;  // the trainer's coins, drawn only with --hflip
+    return r;
+  }
+  r.train = reference_train_transform(image_size);
+  if (!hflip) r.train.steps.erase(r.train.steps.begin());  // the leading RandomHorizontalFlip
+  r.eval = reference_eval_transform(image_size);
+  return r;
+}
+
 DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
   const DatasetSpec id = parse_dataset_spec(spec.dataset, "--dataset");
   if (!is_id(id.name))

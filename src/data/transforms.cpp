@@ -192,6 +192,15 @@ torch::Tensor resized_crop(const torch::Tensor& img_u8, const CropBox& box, int6
               "resized_crop: expected a box inside the ", H, "x", W, " image, got (i ", box.top, ", j ", box.left,
               ", h ", box.height, ", w ", box.width, ")");
   TORCH_CHECK(out_h > 0 && out_w > 0, "resized_crop: expected a positive output size, got ", out_h, "x", out_w);
+  // Pillow's Image.resize returns a copy when the size does not change (no filter pass; the
+  // triangle filter at scale 1 is the identity anyway), which also makes fashion-lt's 56x56
+  // canvases pass its Resize((56, 56)) untouched.
+  if (box.height == out_h && box.width == out_w) {
+    // With `mirror` the box is in the flipped image: columns [W - left - w, W - left) here.
+    const int64_t left = mirror ? W - box.left - box.width : box.left;
+    const torch::Tensor crop = img.slice(1, box.top, box.top + out_h).slice(2, left, left + out_w);
+    return mirror ? crop.flip({2}) : crop.contiguous();
+  }
   const uint8_t* base = img.data_ptr<uint8_t>() + box.top * W;
   // The box of the flipped image is the mirrored box of the original, read right to left.
   View v{mirror ? base + (W - 1 - box.left) : base + box.left, C, box.height, box.width, H * W, W, mirror ? -1 : 1};
@@ -239,6 +248,22 @@ torch::Tensor gray_to_rgb(const torch::Tensor& img_u8) {
   TORCH_CHECK(img_u8.size(0) == 1 || img_u8.size(0) == 3, "gray_to_rgb: expected 1 or 3 channels, got ",
               img_u8.sizes());
   return img_u8.size(0) == 3 ? img_u8 : img_u8.repeat({3, 1, 1});
+}
+
+torch::Tensor rgb_to_gray(const torch::Tensor& img_u8) {
+  check_image(img_u8, "rgb_to_gray");
+  TORCH_CHECK(img_u8.size(0) == 1 || img_u8.size(0) == 3, "rgb_to_gray: expected 1 or 3 channels, got ",
+              img_u8.sizes());
+  if (img_u8.size(0) == 1) return img_u8;
+  const torch::Tensor src = img_u8.contiguous();
+  const int64_t hw = src.size(1) * src.size(2);
+  torch::Tensor out = torch::empty({1, src.size(1), src.size(2)}, torch::kUInt8);
+  const uint8_t *r = src.data_ptr<uint8_t>(), *g = r + hw, *b = g + hw;
+  uint8_t* d = out.data_ptr<uint8_t>();
+  // Pillow's rgb2l (Convert.c): ITU-R 601-2 luma in 16-bit fixed point, rounded.
+  for (int64_t i = 0; i < hw; ++i)
+    d[i] = static_cast<uint8_t>((uint32_t(r[i]) * 19595 + uint32_t(g[i]) * 38470 + uint32_t(b[i]) * 7471 + 0x8000) >> 16);
+  return out;
 }
 
 torch::Tensor to_normalized_float(const torch::Tensor& img_u8, const std::vector<double>& mean,

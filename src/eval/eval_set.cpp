@@ -16,42 +16,6 @@ namespace edge::eval {
 
 namespace {
 
-class MemoryEvalSet final : public EvalSet {
- public:
-  MemoryEvalSet(data::ImageSet set, double mean, double std) : set_(std::move(set)), mean_(mean), std_(std) {}
-  const std::string& name() const override { return set_.name; }
-  int64_t size() const override { return set_.size(); }
-  torch::Tensor labels() const override { return set_.labels; }
-  std::string content_hash() const override { return image_set_hash(set_); }
-  std::string transform() const override {
-    return fmt::format("eval: x/255, normalise mean {} std {}, no augmentation", mean_, std_);
-  }
-  std::vector<double> channel_std() const override { return {std_}; }
-  ExtractedSet extract(model::MultiLabelNet& model, int64_t batch_size) const override {
-    ExtractedSet e;
-    e.features = extract_features(model, set_, batch_size, mean_, std_);
-    e.rows.resize(static_cast<size_t>(set_.size()));
-    std::iota(e.rows.begin(), e.rows.end(), int64_t{0});
-    return e;
-  }
-  score::InputBatches inputs(const std::vector<int64_t>& rows, int64_t batch_size) const override {
-    TORCH_CHECK(batch_size >= 1, "inputs: batch size must be positive, got ", batch_size);
-    const torch::Tensor index = torch::tensor(rows, torch::kInt64);
-    const int64_t n = index.size(0);
-    score::InputBatches b;
-    b.count = (n + batch_size - 1) / batch_size;
-    b.batch = [images = set_.images, index, n, batch_size, mean = mean_, std = std_](int64_t i) {
-      const torch::Tensor part = index.slice(0, i * batch_size, std::min(n, (i + 1) * batch_size));
-      return data::to_float_input(images.index_select(0, part), mean, std);
-    };
-    return b;
-  }
-
- private:
-  data::ImageSet set_;
-  double mean_, std_;
-};
-
 // The batches of one plan, read by a loader that follows the consumer: asking for batch i
 // right after batch i - 1 takes the loader's next (prefetched) batch; any other i restarts
 // the plan there.
@@ -99,9 +63,10 @@ class DatasetEvalSet final : public EvalSet {
     std::vector<std::string> steps;
     for (const auto& s : transform_.steps)
       steps.push_back(fmt::format("{}:{}x{}", static_cast<int>(s.kind), s.height, s.width));
-    return fmt::format("{} [{}], {}, normalise mean {} std {}", transform_.name, fmt::join(steps, " "),
-                       transform_.to_rgb ? "rgb" : "as decoded", fmt::join(transform_.mean, ","),
-                       fmt::join(transform_.std, ","));
+    return fmt::format("{} [{}], {}, normalise mean {} std {}{}", transform_.name, fmt::join(steps, " "),
+                       transform_.to_rgb ? "rgb" : transform_.to_gray ? "gray" : "as decoded",
+                       fmt::join(transform_.mean, ","), fmt::join(transform_.std, ","),
+                       transform_.normalization == data::Normalization::ScaleShift ? " (scale-shift)" : "");
   }
   std::vector<double> channel_std() const override { return transform_.std; }
   ExtractedSet extract(model::MultiLabelNet& model, int64_t batch_size) const override {
@@ -128,10 +93,6 @@ class DatasetEvalSet final : public EvalSet {
 };
 
 }  // namespace
-
-std::unique_ptr<EvalSet> memory_eval_set(data::ImageSet set, double mean, double std) {
-  return std::make_unique<MemoryEvalSet>(std::move(set), mean, std);
-}
 
 std::unique_ptr<EvalSet> dataset_eval_set(data::Dataset set, data::Transform transform, int64_t workers,
                                           std::ostream* warnings) {

@@ -26,25 +26,6 @@ std::string safe_name(const std::string& s) {
 
 }  // namespace
 
-score::SetFeatures extract_features(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
-                                    double mean, double std) {
-  TORCH_CHECK(batch_size >= 1, "extract_features: batch size must be positive, got ", batch_size);
-  std::vector<torch::Tensor> pooled, hidden, logits;
-  {  // eval mode and no-grad while extracting
-    EvalModeGuard eval_mode(model);
-    const torch::Device device = model_device(model);
-    for (int64_t i = 0; i < set.size(); i += batch_size) {
-      const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
-      const model::NetOutputs o = model->forward_all(data::to_float_input(batch, mean, std).to(device));
-      pooled.push_back(o.pooled.to(torch::kFloat32).cpu());
-      hidden.push_back(o.hidden.to(torch::kFloat32).cpu());
-      logits.push_back(o.logits.to(torch::kFloat32).cpu());
-    }
-  }
-  if (pooled.empty()) throw DataError(fmt::format("image set {} is empty", set.name));
-  return {torch::cat(pooled).contiguous(), torch::cat(hidden).contiguous(), torch::cat(logits).contiguous()};
-}
-
 score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Dataset& set,
                                     const data::Transform& transform, int64_t batch_size, int64_t workers,
                                     std::ostream* warnings, std::vector<int64_t>* kept) {
@@ -65,10 +46,6 @@ std::string CacheKey::digest() const {
   uint64_t h = fnv1a_text("rows\x1f", kFnvOffset);
   for (const std::string* s : {&checkpoint, &dataset, &split, &transform, &content}) h = fnv1a_text(*s + '\x1f', h);
   return hex64(h);
-}
-
-std::string image_set_hash(const data::ImageSet& set) {
-  return hex64(tensor_fnv1a(set.labels, tensor_fnv1a(set.images, kFnvOffset)));
 }
 
 ExtractedSet FeatureCache::get(const CacheKey& key, const std::function<ExtractedSet()>& extract) {

@@ -12,27 +12,6 @@
 
 namespace edge::eval {
 
-torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
-                             int64_t batch_size, double mean, double std, const model::ComputeMode& mode) {
-  TORCH_CHECK(batch_size >= 1, "predict_logits: batch size must be positive, got ", batch_size);
-  keep_freed_memory();
-  EvalModeGuard eval_mode(model);
-  const torch::Device device = model_device(model);
-  // The fast modes evaluate with BatchNorm folded into the convolutions (exact up to
-  // rounding); the reference mode keeps its bit-identical unfolded arithmetic.
-  std::optional<model::FoldedInference> folded;
-  if (!mode.is_reference()) folded.emplace(*model, mode);
-  std::vector<torch::Tensor> out;
-  for (int64_t i = 0; i < set.size(); i += batch_size) {
-    const auto batch = set.images.slice(0, i, std::min(i + batch_size, set.size()));
-    const auto input = model::to_input_format(data::to_float_input(batch, mean, std).to(device), mode);
-    model::AutocastScope autocast(mode.bf16);
-    out.push_back(model->forward(input).to(torch::kFloat32).cpu());
-  }
-  folded.reset();
-  return torch::cat(out).contiguous();
-}
-
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
                              int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept,
                              const model::ComputeMode& mode) {
@@ -60,16 +39,6 @@ double validation_map(model::MultiLabelNet& model, const data::Dataset& set, con
       torch::sigmoid(predict_logits(model, set, transform, batch_size, workers, warnings, &kept, mode)).contiguous();
   const torch::Tensor labels =
       set.labels.index_select(0, torch::tensor(kept, torch::kInt64)).to(torch::kFloat32).contiguous();
-  std::vector<float> s(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
-  std::vector<float> l(labels.data_ptr<float>(), labels.data_ptr<float>() + labels.numel());
-  return metrics::map_trapezoid(s, l, probs.size(0), probs.size(1));
-}
-
-double validation_map(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
-                      double mean, double std, const model::ComputeMode& mode) {
-  TORCH_CHECK(set.has_labels(), "validation_map: set ", set.name, " has no labels");
-  const torch::Tensor probs = torch::sigmoid(predict_logits(model, set, batch_size, mean, std, mode)).contiguous();
-  const torch::Tensor labels = set.labels.to(torch::kFloat32).contiguous();
   std::vector<float> s(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
   std::vector<float> l(labels.data_ptr<float>(), labels.data_ptr<float>() + labels.numel());
   return metrics::map_trapezoid(s, l, probs.size(0), probs.size(1));

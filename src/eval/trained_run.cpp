@@ -1,5 +1,6 @@
 #include "edge/eval/trained_run.h"
 
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -16,6 +17,7 @@
 #include "edge/data/transforms.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/eval/predict.h"
+#include "edge/model/bn_folding.h"
 #include "edge/model/checkpoint.h"
 #include "edge/model/compute_mode.h"
 
@@ -55,42 +57,17 @@ std::vector<std::string> run_class_names(const train::TrainConfig& config, const
   }
 }
 
-namespace {
-
-// fashion-lt: the test set's own preprocessing, applied to files (see the header).
-torch::Tensor fashion_lt_logits(TrainedRun& run, const std::vector<std::filesystem::path>& files, int64_t batch_size,
-                                bool skip_unreadable, std::ostream& warnings, std::vector<int64_t>& kept) {
-  constexpr int64_t side = data::kFashionLtSide;
-  const bool bf16 = run.config.compute_mode().bf16;
-  std::vector<torch::Tensor> parts;
-  for (size_t start = 0; start < files.size(); start += size_t(batch_size)) {
-    const size_t end = std::min(files.size(), start + size_t(batch_size));
-    std::vector<torch::Tensor> images;
-    for (size_t i = start; i < end; ++i) {
-      torch::Tensor gray;
-      try {
-        gray = data::load_gray_image(files[i]).unsqueeze(0);  // [1, H, W]
-      } catch (const DataError& e) {
-        if (!skip_unreadable) throw;
-        warnings << fmt::format("warning: skipping unreadable image ({}); left out", e.what()) << std::endl;
-        continue;
-      }
-      if (gray.size(1) != side || gray.size(2) != side) gray = data::resize(gray, side, side);
-      images.push_back(gray);
-      kept.push_back(int64_t(i));
-    }
-    if (images.empty()) continue;
-    data::ImageSet set{"images", torch::stack(images), {}};
-    // The evaluation's own extraction (eval_command.cpp), so scores agree with `edge eval`.
-    model::AutocastScope autocast(bf16);
-    parts.push_back(
-        extract_features(run.model, set, batch_size, data::kFashionLtMean, data::kFashionLtStd).logits);
-  }
-  if (parts.empty()) throw DataError("no readable image among the inputs");
-  return torch::cat(parts).contiguous();
+torch::Tensor dataset_logits(TrainedRun& run, const data::Dataset& set, int64_t batch_size, int64_t workers,
+                             std::ostream* warnings, std::vector<int64_t>* kept) {
+  // The run's evaluation transform and arithmetic, exactly as `edge eval` extracts features
+  // (eval_command.cpp), so that scores and thresholds agree with it.
+  const data::Transform transform = data::input_recipe(run.config.dataset, run.config.image_size, false).eval;
+  const model::ComputeMode mode = run.config.compute_mode();
+  model::AutocastScope autocast(mode.bf16);
+  std::optional<model::FoldedInference> folded;
+  if (!mode.is_reference()) folded.emplace(*run.model, mode);
+  return extract_features(run.model, set, transform, batch_size, workers, warnings, kept).logits;
 }
-
-}  // namespace
 
 torch::Tensor predict_image_files(TrainedRun& run, const std::vector<std::filesystem::path>& files,
                                   int64_t batch_size, int64_t workers, bool skip_unreadable,
@@ -98,8 +75,6 @@ torch::Tensor predict_image_files(TrainedRun& run, const std::vector<std::filesy
   TORCH_CHECK(batch_size >= 1, "predict_image_files: batch size must be positive, got ", batch_size);
   kept.clear();
   if (files.empty()) throw UsageError("no input images");
-  if (run.config.dataset == "fashion-lt")
-    return fashion_lt_logits(run, files, batch_size, skip_unreadable, warnings, kept);
 
   data::Dataset set;
   set.name = "inputs";
@@ -107,8 +82,10 @@ torch::Tensor predict_image_files(TrainedRun& run, const std::vector<std::filesy
   std::ostringstream dropped;
   const torch::Tensor logits = [&] {
     try {
-      return predict_logits(run.model, set, data::reference_eval_transform(run.config.image_size), batch_size,
-                            workers, &dropped, &kept);
+      return dataset_logits(run, set, batch_size, workers, &dropped, &kept);
+    } catch (const DataError& e) {
+      if (!kept.empty() || std::string(e.what()).find("no readable image") == std::string::npos) throw;
+      return torch::Tensor();  // no readable file at all: reported below
     } catch (const c10::Error&) {
       if (!kept.empty()) throw;
       return torch::Tensor();  // no readable file at all: reported below

@@ -44,10 +44,10 @@ PipelineData open_registry(TrainConfig& config, bool with_oe, std::ostream& log)
   p.id_train = std::move(b.id_train);
   p.id_val = std::move(b.id_val);
   p.oe_train = std::move(b.oe_train);
-  p.train_transform = data::reference_train_transform(config.image_size);
-  if (!config.hflip)
-    p.train_transform.steps.erase(p.train_transform.steps.begin());  // the leading RandomHorizontalFlip
-  p.eval_transform = data::reference_eval_transform(config.image_size);
+  const data::InputRecipe recipe = data::input_recipe(config.dataset, config.image_size, config.hflip);
+  p.train_transform = recipe.train;
+  p.eval_transform = recipe.eval;
+  p.batch_flips = recipe.batch_flips;
   p.workers = config.workers;
   log << fmt::format("opened {}: {} classes, id_train {}, id_val {}{}; {} loader workers", config.dataset,
                      config.model.num_classes, p.id_train.size(), p.id_val.size(),
@@ -64,8 +64,10 @@ PipelineData in_memory_training_data(const data::Benchmark& sets, int64_t worker
   p.id_train = data::dataset_from_image_set(sets.id_train, sets.class_names);
   if (sets.id_val.size() > 0) p.id_val = data::dataset_from_image_set(sets.id_val, sets.class_names);
   if (sets.oe_train.size() > 0) p.oe_train = data::dataset_from_image_set(sets.oe_train, {});
-  p.train_transform = p.eval_transform = data::fashion_lt_transform();
-  p.batch_flips = true;
+  const data::InputRecipe recipe = data::input_recipe("fashion-lt", 0, true);
+  p.train_transform = recipe.train;
+  p.eval_transform = recipe.eval;
+  p.batch_flips = recipe.batch_flips;
   p.workers = workers;
   return p;
 }

@@ -78,9 +78,18 @@ TEST(Cli, TrainThenEvalWritesRunAndReports) {
   EXPECT_EQ(rep["rows"][2]["ood_set"], "mean");
   EXPECT_TRUE(fs::exists(dir.path() / "ev" / "eval.csv"));
 
-  // Unknown OOD set and mismatched checkpoint: clear one-line errors, no output written.
-  r = run({"eval", "--checkpoint", run_dir.string(), "--ood_data", "svhn", "--out", (dir.path() / "ev2").string()});
+  // Unknown OOD set, a registry set whose files are absent, and mismatched checkpoint: clear
+  // one-line errors, no output written.
+  r = run({"eval", "--checkpoint", run_dir.string(), "--ood_data", "bag,no-such-set", "--out",
+           (dir.path() / "ev2").string()});
   EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("no-such-set"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "ev2" / "eval.json"));
+  r = run({"eval", "--checkpoint", run_dir.string(), "--ood_data", "svhn", "--data_root",
+           (dir.path() / "no-data").string(), "--out", (dir.path() / "ev2").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("svhn"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir.path() / "ev2" / "eval.json"));
   auto bad = cfg;
@@ -201,6 +210,35 @@ TEST(Cli, ResumeOfAFinishedButUnsealedRunWritesWhatTheEndOfTrainingWrites) {
   r = run({"train", "--resume", run_dir.string()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("nothing to do"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+// Any OOD set works with a fashion-lt run: its own (bag), a folder of RGB images of other
+// sizes (PNG, JPEG, BMP) and generated noise, each made 56x56 gray by the run's transform.
+TEST(Cli, FashionLtRunEvaluatesOnAnyRegistryOodSet) {
+  edge::test::TempDir dir;
+  const fs::path run_dir = dir.path() / "run";
+  ASSERT_EQ(run(edge::test::tiny_train_args(run_dir, "joint")).code, 0);
+  const fs::path photos = edge::test::fixtures_dir() / "datasets" / "folder";  // 4x3 png, 8x6 jpg, 2x2 bmp
+  auto r = run({"eval", "--checkpoint", run_dir.string(), "--ood_data",
+                "bag,folder:" + photos.string() + ",noise-blobs:20", "--tail_j", "0", "--no_cache", "--out",
+                (dir.path() / "ev").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto rep = nlohmann::json::parse(edge::read_text_file(dir.path() / "ev" / "eval.json"));
+  ASSERT_EQ(rep["rows"].size(), 4u);
+  EXPECT_EQ(rep["rows"][0]["ood_set"], "bag");
+  EXPECT_EQ(rep["rows"][1]["ood_set"], "folder:" + photos.string());
+  EXPECT_EQ(rep["rows"][1]["n_ood"], 3);
+  EXPECT_EQ(rep["rows"][2]["ood_set"], "noise-blobs:20");
+  EXPECT_EQ(rep["rows"][2]["n_ood"], 20);
+  // An ID set is not an OOD set: one line naming the flag.
+  r = run({"eval", "--checkpoint", run_dir.string(), "--ood_data", "coco2014", "--out", (dir.path() / "ev2").string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--ood_data"), std::string::npos) << r.err;
 }
 
 }  // namespace

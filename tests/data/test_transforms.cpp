@@ -77,6 +77,8 @@ for c in cases:
         out = chw(F.center_crop(img, a))
     elif op == 'gray_resize':
         out = np.repeat(chw(F.resize(img, a)), 3, axis=0)
+    elif op == 'to_gray':
+        out = chw(img.convert('L'))
     elif op == 'normalize':
         out = F.normalize(F.to_tensor(img), c['mean'], c['std']).numpy()
     np.ascontiguousarray(out).tofile(d + '/' + c['out'])
@@ -166,6 +168,13 @@ TEST_F(TransformsVsTorchvision, GeometricOpsMatchPilWithinOneLsb) {
   add(in_small, small, "center_crop", {36, 60}, false, edge::data::center_crop(small, 36, 60));
   add(in_gray, gray, "gray_resize", {256, 256}, false,
       edge::data::gray_to_rgb(edge::data::resize(gray, 256, 256)));
+  // Same-size resizes (Pillow returns a copy) and PIL's convert("L"), which fashion-lt's
+  // transform applies to OOD images of other sizes and colours.
+  add(in_small, small, "resize", {37, 53}, false, edge::data::resize(small, 37, 53));
+  add(in_small, small, "resized_crop", {3, 9, 30, 37, 30, 37}, true,
+      resized_crop(small, CropBox{3, 9, 30, 37}, 30, 37, true));
+  add(in_big, big, "to_gray", {}, false, edge::data::rgb_to_gray(big));
+  add(in_gray, gray, "to_gray", {}, false, edge::data::rgb_to_gray(gray));
 
   nlohmann::json params;
   const auto peer = run(cases, params);

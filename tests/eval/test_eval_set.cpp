@@ -68,8 +68,16 @@ TEST(EvalSet, InputBatchesArePreprocessedAsTheExtractedFeatures) {
   const auto file_set =
       edge::eval::dataset_eval_set(folder_with_corrupt_image(tmp.path()), edge::data::reference_eval_transform(24), 1,
                                    &warnings);
-  const edge::data::ImageSet mem{"m", torch::randint(0, 256, {5, 1, 20, 20}).to(torch::kUInt8), torch::ones({5, 3})};
-  const auto mem_set = edge::eval::memory_eval_set(mem, 0.3, 0.4);
+  edge::data::Dataset mem;
+  mem.name = "m";
+  mem.images = edge::data::memory_source(torch::randint(0, 256, {5, 1, 20, 20}).to(torch::kUInt8), "m");
+  mem.labels = torch::ones({5, 3});
+  edge::data::Transform gray;  // in memory, gray, (x/255 - 0.3) / 0.4
+  gray.name = "gray";
+  gray.to_rgb = false;
+  gray.mean = {0.3};
+  gray.std = {0.4};
+  const auto mem_set = edge::eval::dataset_eval_set(mem, gray, 1, &warnings);
   for (const auto* set : {file_set.get(), mem_set.get()}) {
     auto& net = set == file_set.get() ? rgb_net : gray_net;
     const edge::eval::ExtractedSet e = set->extract(net, 2);

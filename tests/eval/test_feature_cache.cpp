@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "edge/data/image_set.h"
+#include "edge/eval/eval_set.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/eval/score_files.h"
 #include "support/test_support.h"
@@ -55,20 +57,27 @@ TEST(FeatureCache, DisabledCacheAlwaysExtracts) {
   EXPECT_EQ(cache.hits(), 0);
 }
 
-TEST(FeatureCache, ImageSetHashSeesEveryPixelAndLabel) {
-  edge::data::ImageSet a{"a", torch::zeros({2, 1, 4, 4}, torch::kUInt8), torch::zeros({2, 3})};
-  edge::data::ImageSet b = a;
-  b.images = a.images.clone();
-  EXPECT_EQ(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
-  b.images[1][0][3][3] = 1;
-  EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
-  b = a;
-  b.labels = a.labels.clone();
-  b.labels[0][2] = 1;
-  EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
-  b.labels = torch::Tensor();  // OOD sets carry no labels
-  EXPECT_NE(edge::eval::image_set_hash(a), edge::eval::image_set_hash(b));
-  EXPECT_EQ(edge::eval::image_set_hash(b).size(), 16u);
+// An in-memory set as the evaluation reads it: a memory source (and labels, for ID sets).
+edge::data::Dataset memory_set(const torch::Tensor& images, const torch::Tensor& labels = {}) {
+  edge::data::Dataset d;
+  d.name = "m";
+  d.images = edge::data::memory_source(images, "m");
+  d.labels = labels;
+  return d;
+}
+
+TEST(FeatureCache, InMemorySetHashSeesEveryPixelAndLabel) {
+  const torch::Tensor images = torch::zeros({2, 1, 4, 4}, torch::kUInt8), labels = torch::zeros({2, 3});
+  const edge::data::Dataset a = memory_set(images, labels);
+  EXPECT_EQ(edge::eval::dataset_content_hash(a), edge::eval::dataset_content_hash(memory_set(images.clone(), labels)));
+  torch::Tensor changed = images.clone();
+  changed[1][0][3][3] = 1;
+  EXPECT_NE(edge::eval::dataset_content_hash(a), edge::eval::dataset_content_hash(memory_set(changed, labels)));
+  torch::Tensor other_labels = labels.clone();
+  other_labels[0][2] = 1;
+  EXPECT_NE(edge::eval::dataset_content_hash(a), edge::eval::dataset_content_hash(memory_set(images, other_labels)));
+  // OOD sets carry no labels.
+  EXPECT_NE(edge::eval::dataset_content_hash(a), edge::eval::dataset_content_hash(memory_set(images)));
 }
 
 TEST(FeatureCache, ExtractFeaturesMatchesTheForwardPass) {
@@ -79,10 +88,16 @@ TEST(FeatureCache, ExtractFeaturesMatchesTheForwardPass) {
   torch::manual_seed(0);
   auto net = edge::model::build_model(cfg);
   net->eval();
-  edge::data::ImageSet set{"s", torch::randint(0, 256, {5, 1, 28, 28}).to(torch::kUInt8), {}};
-  const auto f = edge::eval::extract_features(net, set, 2, 0.5, 0.5);
+  const torch::Tensor images = torch::randint(0, 256, {5, 1, 28, 28}).to(torch::kUInt8);
+  edge::data::Transform t;  // no geometric step, gray as it is, fashion-lt's normalisation
+  t.name = "gray";
+  t.to_rgb = false;
+  t.mean = {0.5};
+  t.std = {0.5};
+  t.normalization = edge::data::Normalization::ScaleShift;
+  const auto f = edge::eval::extract_features(net, memory_set(images), t, 2, 1, nullptr);
   torch::NoGradGuard ng;
-  const auto x = edge::data::to_float_input(set.images, 0.5, 0.5);
+  const auto x = edge::data::to_float_input(images, 0.5, 0.5);
   EXPECT_TRUE(torch::allclose(f.logits, net->forward(x), 1e-5, 1e-5));
   EXPECT_EQ(f.pooled.size(0), 5);
   EXPECT_EQ(f.hidden.size(1), 16);

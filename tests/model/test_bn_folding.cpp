@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include "edge/data/dataset.h"
+#include "edge/data/fashion_lt.h"
 #include "edge/data/image_set.h"
 #include "edge/eval/predict.h"
 #include "edge/model/bn_folding.h"
@@ -77,20 +79,24 @@ TEST(BnFoldingScope, RefusesANetworkInTrainingMode) {
   EXPECT_THROW({ FoldedInference scope(*net, ComputeMode{true, true}); }, c10::Error);
 }
 
-edge::data::ImageSet random_images(int64_t n) {
-  edge::data::ImageSet set;
+// n random 56x56 gray canvases, and their logits through the evaluation's one road: the
+// input pipeline with fashion-lt's transform (x / 255 - 0.5) / 0.5.
+torch::Tensor random_canvases(int64_t n) { return torch::randint(0, 256, {n, 1, 56, 56}, torch::kUInt8); }
+
+torch::Tensor logits_of(MultiLabelNet& net, const torch::Tensor& canvases, const ComputeMode& mode) {
+  edge::data::Dataset set;
   set.name = "random";
-  set.images = torch::randint(0, 256, {n, 1, 56, 56}, torch::kUInt8);
-  return set;
+  set.images = edge::data::memory_source(canvases, "random");
+  return edge::eval::predict_logits(net, set, edge::data::fashion_lt_transform(), 4, 1, nullptr, nullptr, mode);
 }
 
 TEST(BnFoldingPredict, ReferenceModeIsTheUnfoldedForwardBitForBit) {
   MultiLabelNet net = trained_looking_net("small_resnet");
-  const auto set = random_images(7);
-  const torch::Tensor logits = edge::eval::predict_logits(net, set, 4, 0.5, 0.5, ComputeMode{});
+  const auto images = random_canvases(7);
+  const torch::Tensor logits = logits_of(net, images, ComputeMode{});
   torch::NoGradGuard no_grad;
-  const torch::Tensor direct = torch::cat({net->forward(edge::data::to_float_input(set.images.slice(0, 0, 4), 0.5, 0.5)),
-                                           net->forward(edge::data::to_float_input(set.images.slice(0, 4), 0.5, 0.5))});
+  const torch::Tensor direct = torch::cat({net->forward(edge::data::to_float_input(images.slice(0, 0, 4), 0.5, 0.5)),
+                                           net->forward(edge::data::to_float_input(images.slice(0, 4), 0.5, 0.5))});
   EXPECT_TRUE(torch::equal(logits, direct));
 }
 
@@ -98,18 +104,18 @@ TEST(BnFoldingPredict, Bf16ChannelsLastFoldedIsCloseToFp32AndLeavesTheModelAsItW
   EDGE_SKIP_IF_BF16_CONVOLUTIONS_UNAVAILABLE();
   MultiLabelNet net = trained_looking_net("small_resnet");
   net->train();
-  const auto set = random_images(6);
-  const torch::Tensor ref = edge::eval::predict_logits(net, set, 4, 0.5, 0.5, ComputeMode{});
+  const auto images = random_canvases(6);
+  const torch::Tensor ref = logits_of(net, images, ComputeMode{});
   const ComputeMode fast{true, true};
   to_channels_last(*net);
-  const torch::Tensor logits = edge::eval::predict_logits(net, set, 4, 0.5, 0.5, fast);
+  const torch::Tensor logits = logits_of(net, images, fast);
   EXPECT_EQ(logits.scalar_type(), torch::kFloat32);
   EXPECT_LT(max_rel_diff(logits, ref), 5e-2);
   EXPECT_TRUE(net->is_training());
   // The folded copies are gone: an fp32 forward is the unfolded one.
   torch::NoGradGuard no_grad;
   net->eval();
-  const auto x = edge::data::to_float_input(set.images, 0.5, 0.5);
+  const auto x = edge::data::to_float_input(images, 0.5, 0.5);
   EXPECT_LT(max_rel_diff(net->forward(x), ref), 1e-5);
 }
 

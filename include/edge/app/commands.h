@@ -42,9 +42,10 @@ std::vector<train::EpochStats> resume_train(const std::filesystem::path& run_dir
 
 struct EvalParams {
   std::filesystem::path checkpoint;          // run directory
-  std::vector<std::string> ood_data = {"bag", "textures", "noise"};  // fashion-lt names, or registry NAME[:PATH]
+  std::vector<std::string> ood_data = {"bag", "textures", "noise"};  // fashion-lt's names and/or registry NAME[:PATH]
   bool ood_data_given = true;  // false: ood_data holds the fashion-lt default (an error for registry datasets)
-  int64_t workers = 2;         // input-pipeline threads for registry datasets
+  int64_t workers = 2;         // input-pipeline threads
+  std::filesystem::path data_root;  // registry sets' default locations; "" = the run's --data_root
   int64_t fit_max_images = 0;  // registry datasets: training images the scores fit on (0 = all; else spread evenly)
   std::string score_fn = "energy_sum";       // comma-separated list of scores (score::score_names())
   std::vector<int64_t> tail_j = {0, 1, 2, 3, 4};

@@ -40,7 +40,8 @@ enum class Normalization {
 struct Transform {
   std::string name;
   std::vector<TransformStep> steps;
-  bool to_rgb = true;  // repeat a gray channel to three (after the geometric steps)
+  bool to_rgb = true;    // repeat a gray channel to three (after the geometric steps)
+  bool to_gray = false;  // or: RGB to one gray channel, as PIL's convert("L") (a gray-input model)
   std::vector<double> mean = {0.485, 0.456, 0.406};  // Normalize (ImageNet by default)
   std::vector<double> std = {0.229, 0.224, 0.225};
   Normalization normalization = Normalization::Torchvision;

@@ -47,9 +47,10 @@ inline constexpr int64_t kFashionLtSide = 56;
 inline constexpr double kFashionLtMean = 0.5;
 inline constexpr double kFashionLtStd = 0.5;
 
-// fashion-lt's input transform, for training and evaluation alike: the 56x56 gray canvas as
-// it is, normalised with kFashionLtMean / kFashionLtStd in its historical arithmetic
-// (Normalization::ScaleShift). Its training augmentation is not a transform step: the
+// fashion-lt's input transform, for training and evaluation alike: Resize((56, 56)) and
+// PIL's convert("L") -- no-ops on its own 56x56 gray canvases, the conversion of any other
+// image (an OOD folder of RGB photos) to the model's input -- then normalisation with
+// kFashionLtMean / kFashionLtStd in its historical arithmetic (Normalization::ScaleShift). Its training augmentation is not a transform step: the
 // trainer flips whole [ID ; OE] slots by coins of its own stream (train::PipelineData::batch_flips).
 Transform fashion_lt_transform();
 

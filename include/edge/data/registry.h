@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "edge/data/augment.h"
 #include "edge/data/dataset.h"
 #include "edge/data/readers.h"
 
@@ -83,6 +84,19 @@ struct DatasetBenchmark {
 
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
 };
+
+// How a run on ID set `dataset` (NAME[:PATH]) turns images into network inputs: the
+// training transform (with its random flip only when `hflip`), the deterministic evaluation
+// transform that every evaluated set takes (ID and OOD alike, whatever their sizes and
+// colours), and whether the trainer flips whole slots instead of a transform step
+// (train::PipelineData::batch_flips; it draws them only with --hflip).
+// fashion-lt: fashion_lt_transform for both, batch flips; every other set: the reference's
+// transforms at `image_size`.
+struct InputRecipe {
+  Transform train, eval;
+  bool batch_flips = false;
+};
+InputRecipe input_recipe(const std::string& dataset, int64_t image_size, bool hflip);
 
 // Opens the ID train / val / test splits, the OE set (split train) and each OOD set
 // (split test). Throws UsageError naming the flag (--dataset, --oe_data, --ood_data) for an

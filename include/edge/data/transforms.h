@@ -55,6 +55,10 @@ torch::Tensor center_crop(const torch::Tensor& img_u8, int64_t h, int64_t w);
 // One gray channel repeated to three (x.repeat(3, 1, 1)); three channels pass through.
 torch::Tensor gray_to_rgb(const torch::Tensor& img_u8);
 
+// PIL's Image.convert("L") of an RGB image (ITU-R 601-2 luma, Pillow's fixed-point rounding);
+// one channel passes through.
+torch::Tensor rgb_to_gray(const torch::Tensor& img_u8);
+
 // ToTensor + Normalize: float32 (x / 255 - mean[c]) / std[c]; mean/std have one entry per
 // channel (or one entry for all). Writes into `out` (float [C, H, W], contiguous) if given.
 torch::Tensor to_normalized_float(const torch::Tensor& img_u8, const std::vector<double>& mean,

@@ -1,6 +1,5 @@
-// An evaluation image set, whatever holds it (fashion-lt's in-memory sets, a registry
-// Dataset read from files): one interface for everything `edge eval` needs of a set, so
-// every score runs the same way on both.
+// An evaluation image set (a Dataset -- files, generated or in memory, as fashion-lt's --
+// read through the input pipeline): one interface for everything `edge eval` needs of a set.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +12,6 @@
 
 #include "edge/data/augment.h"
 #include "edge/data/dataset.h"
-#include "edge/data/image_set.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/score/scorer.h"
@@ -41,9 +39,6 @@ class EvalSet {
   // on demand; asking for them in order reads each image once.
   virtual score::InputBatches inputs(const std::vector<int64_t>& rows, int64_t batch_size) const = 0;
 };
-
-// An in-memory set normalised as (x/255 - mean) / std.
-std::unique_ptr<EvalSet> memory_eval_set(data::ImageSet set, double mean, double std);
 
 // A Dataset read through the input pipeline with the deterministic `transform` by
 // `workers` threads; corrupt images are left out with one warning line on `warnings`.

@@ -15,15 +15,10 @@
 
 #include "edge/data/augment.h"
 #include "edge/data/dataset.h"
-#include "edge/data/image_set.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/score/scorer.h"
 
 namespace edge::eval {
-
-// forward_all over `set` in batches, eval mode, no grad; float32 CPU tensors.
-score::SetFeatures extract_features(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
-                                    double mean, double std);
 
 // forward_all over the images of `set` read through the input pipeline (data/loader.h)
 // with the deterministic `transform` by `workers` threads, in order, eval mode, no grad;
@@ -34,8 +29,8 @@ score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Dat
                                     const data::Transform& transform, int64_t batch_size, int64_t workers,
                                     std::ostream* warnings, std::vector<int64_t>* kept = nullptr);
 
-// A set's network outputs and the index (in the set) of the image of each row: every image
-// for in-memory sets, the readable ones for file-backed sets.
+// A set's network outputs and the index (in the set) of the image of each row (the readable
+// ones: a corrupt file is left out).
 struct ExtractedSet {
   score::SetFeatures features;
   std::vector<int64_t> rows;
@@ -50,9 +45,6 @@ struct CacheKey {
 
   std::string digest() const;
 };
-
-// Hash of an image set's images and labels.
-std::string image_set_hash(const data::ImageSet& set);
 
 class FeatureCache {
  public:

@@ -6,22 +6,10 @@
 
 #include "edge/data/augment.h"
 #include "edge/data/dataset.h"
-#include "edge/data/image_set.h"
 #include "edge/model/compute_mode.h"
 #include "edge/model/multilabel_net.h"
 
 namespace edge::eval {
-
-// Logits [N, C] (float32, CPU) of every image of `set`, in batches, eval mode, no grad, on
-// the model's device, computed in `mode` (the model must already be in its memory format,
-// see compute_mode.h).
-torch::Tensor predict_logits(model::MultiLabelNet& model, const data::ImageSet& set,
-                             int64_t batch_size, double mean, double std,
-                             const model::ComputeMode& mode = {});
-
-// Reference validation mAP (mean trapezoidal area under each class's PR curve), in [0, 1].
-double validation_map(model::MultiLabelNet& model, const data::ImageSet& set, int64_t batch_size,
-                      double mean, double std, const model::ComputeMode& mode = {});
 
 // Logits [N', C] of the images of `set` read through the input pipeline (data/loader.h)
 // with `transform` (deterministic: evaluation never augments) by `workers` threads, in

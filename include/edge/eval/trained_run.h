@@ -10,6 +10,7 @@
 
 #include <torch/types.h>
 
+#include "edge/data/dataset.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/train/train_config.h"
 
@@ -35,13 +36,21 @@ std::string weights_hash(const std::filesystem::path& weights_file);
 std::vector<std::string> run_class_names(const train::TrainConfig& config,
                                          const std::filesystem::path& data_root = {});
 
-// Logits of image files as the run's evaluation computes them for its own images:
-//   fashion-lt runs: decoded to gray (ITU-R 601 luma, as PIL's convert("L")), resized to
-//     56x56 with Pillow's bilinear filter when the size differs (a 56x56 file is used as
-//     is, exactly like the test set), (x/255 - 0.5)/0.5, in the run's precision;
-//   registry runs: decoded to RGB (gray replicated), the reference evaluation transform
-//     Resize((image_size, image_size)) -> ToTensor -> Normalize(ImageNet), through the
-//     input pipeline with `workers` threads.
+// Logits of the images of `set` exactly as `edge eval` computes them for any set of the run
+// (see predict_image_files); corrupt images are left out with a warning on `warnings`,
+// `kept` (optional) receives the index of each row.
+torch::Tensor dataset_logits(TrainedRun& run, const data::Dataset& set, int64_t batch_size, int64_t workers,
+                             std::ostream* warnings, std::vector<int64_t>* kept = nullptr);
+
+// Logits of image files exactly as `edge eval` computes them for any set of the run: decoded
+// to RGB and read through the input pipeline (`workers` threads) with the run's evaluation
+// transform (data::input_recipe), in the run's precision with BatchNorm folded where
+// `edge eval` folds it:
+//   fashion-lt runs: resized to 56x56 with Pillow's bilinear filter when the size differs (a
+//     56x56 file is used as is, like the test set), then gray as PIL's convert("L"),
+//     (x/255 - 0.5)/0.5;
+//   registry runs: the reference evaluation transform Resize((image_size, image_size)) ->
+//     ToTensor -> Normalize(ImageNet).
 // Unreadable, missing or corrupt files throw DataError naming the file unless
 // `skip_unreadable`, in which case each is reported as one warning line on `warnings` and
 // left out. `kept` receives the index into `files` of each logits row.
