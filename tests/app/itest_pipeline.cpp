@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "edge/common/atomic_file.h"
 #include "support/test_support.h"
 
 namespace {
@@ -67,6 +69,22 @@ TEST(PipelineTraining, CocoFixtureWithCorruptOeImageTrainsAndEvaluates) {
   EXPECT_TRUE(fs::exists(run / "eval" / "eval.json"));
   EXPECT_TRUE(fs::exists(run / "eval" / "eval.html"));  // the registry path writes the HTML report too
   EXPECT_NE(eval.out.find("ID: "), std::string::npos) << eval.out;
+
+  // fashion-lt's generated sets fit a registry run too (56x56 gray, resized and made RGB by the
+  // run's transform); its short names are fashion-lt's own and refused here in one line.
+  const auto bag = edge::test::run_cli({"eval", "--checkpoint", run.string(), "--ood_data",
+                                        "fashion-lt-bag,noise-blobs:5", "--tail_j", "0", "--no_cache", "--out",
+                                        (tmp.path() / "bag").string()});
+  ASSERT_EQ(bag.code, 0) << bag.err << bag.out;
+  const auto bag_report = nlohmann::json::parse(edge::read_text_file(tmp.path() / "bag" / "eval.json"));
+  EXPECT_EQ(bag_report["rows"][0]["ood_set"], "fashion-lt-bag");
+  EXPECT_EQ(bag_report["rows"][1]["n_ood"], 5);
+  const auto short_name = edge::test::run_cli({"eval", "--checkpoint", run.string(), "--ood_data", "bag", "--out",
+                                               (tmp.path() / "short").string()});
+  EXPECT_EQ(short_name.code, 2) << short_name.err;
+  EXPECT_EQ(std::count(short_name.err.begin(), short_name.err.end(), '\n'), 1) << short_name.err;
+  EXPECT_NE(short_name.err.find("'bag'"), std::string::npos) << short_name.err;
+  EXPECT_FALSE(fs::exists(tmp.path() / "short"));
 
   // A registry run needs its OOD sets named.
   const auto no_ood = edge::test::run_cli({"eval", "--checkpoint", run.string()});
