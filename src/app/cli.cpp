@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/config_file.h"
-#include "app/list_flag.h"
+#include "edge/common/list_flag.h"
 #include "app/reference_flags.h"
 #include "edge/app/commands.h"
 #include "edge/common/device.h"

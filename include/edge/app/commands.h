@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "edge/eval/calibration.h"
+#include "edge/eval/evaluate_run.h"
 #include "edge/eval/ood_report.h"
 #include "edge/score/scorer.h"
 #include "edge/select/oe_selection.h"
@@ -40,31 +41,9 @@ std::vector<train::EpochStats> run_train(const train::TrainConfig& config, const
 std::vector<train::EpochStats> resume_train(const std::filesystem::path& run_dir, std::ostream& log,
                                             bool live_progress = false, const TrainLaunch& launch = {});
 
-struct EvalParams {
-  std::filesystem::path checkpoint;          // run directory
-  std::vector<std::string> ood_data = {"bag", "textures", "noise"};  // fashion-lt's names and/or registry NAME[:PATH]
-  bool ood_data_given = true;  // false: ood_data holds the fashion-lt default (an error for registry datasets)
-  int64_t workers = 2;         // input-pipeline threads
-  std::filesystem::path data_root;  // registry sets' default locations; "" = the run's --data_root
-  int64_t fit_max_images = 0;  // registry datasets: training images the scores fit on (0 = all; else spread evenly)
-  std::string score_fn = "energy_sum";       // comma-separated list of scores (score::score_names())
-  std::vector<int64_t> tail_j = {0, 1, 2, 3, 4};
-  std::filesystem::path out;                 // default: RUN_DIR/eval
-  int64_t threads = 0;
-  std::string device = "cpu";                // --device cpu | cuda | cuda:N
-  std::string fpr_convention = "id_positive";  // id_positive (reference, nearest 0.95) | ood_positive (OpenOOD)
-  score::ScoreOptions score_options;
-  std::filesystem::path save_scores;         // "" = do not write the raw scores
-  std::filesystem::path cache_dir;           // "" = RUN_DIR/cache/features
-  bool no_cache = false;                     // extract every set again, write nothing to the cache
-  std::string precision;                     // fp32 | bf16 | auto; "" = the run's setting
-  std::string channels_last;                 // true | false | auto; "" = the run's setting
-};
+using EvalParams = eval::EvalParams;  // eval/evaluate_run.h
 
-// `edge eval`: extracts each set's network outputs once (cached on disk), computes every
-// requested score, prints one table per score (plus a summary for several) and writes
-// eval.json (everything), eval.csv, eval.md and eval.html into the output folder. Returns one
-// report per score, in the order requested.
+// `edge eval`: eval::evaluate_run.
 std::vector<eval::OodReport> run_eval(const EvalParams& params, std::ostream& out);
 
 struct DemoParams {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace edge::app {
+namespace edge {
 
 // The non-empty items of `s`, each without leading/trailing blanks (inner blanks are kept:
 // NAME:PATH items may hold paths with spaces).
@@ -24,4 +24,4 @@ inline std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-}  // namespace edge::app
+}  // namespace edge
