@@ -59,7 +59,7 @@
 #include "edge/data/fashion_lt.h"
 #include "edge/data/readers.h"
 #include "edge/data/registry.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 #include "edge/metrics/ood_metrics.h"
 #include "edge/model/torch_file.h"
 #include "edge/score/ood_scores.h"
@@ -194,7 +194,7 @@ double eval_pass(edge::model::MultiLabelNet net, const edge::data::ImageSet& ima
   const edge::data::Dataset set = edge::data::dataset_from_image_set(images, {});
   const edge::data::Transform t = edge::data::input_recipe("fashion-lt", 0, false).eval;
   const auto t0 = Clock::now();
-  const auto logits = edge::eval::predict_logits(net, set, t, kEvalBatch, 2, nullptr, nullptr, mode);
+  const auto logits = edge::train::predict_logits(net, set, t, kEvalBatch, 2, nullptr, nullptr, mode);
   const auto s = edge::score::compute_score(edge::score::ScoreKind::EnergySum, logits);
   TORCH_CHECK(s.size(0) == set.size(), "bench: expected one score per image");
   return double(set.size()) / std::chrono::duration<double>(Clock::now() - t0).count();

@@ -14,7 +14,7 @@
 #include "edge/data/registry.h"
 #include "edge/eval/calibration.h"
 #include "edge/eval/feature_cache.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 #include "edge/eval/score_files.h"
 #include "edge/eval/trained_run.h"
 #include "edge/model/compute_mode.h"

@@ -10,7 +10,8 @@
 #include "edge/common/content_hash.h"
 #include "edge/common/error.h"
 #include "edge/data/loader.h"
-#include "eval/eval_pass.h"
+#include "edge/train/predict.h"
+#include "eval/tensor_hash.h"
 
 namespace edge::eval {
 

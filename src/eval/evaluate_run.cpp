@@ -23,7 +23,7 @@
 #include "edge/eval/score_files.h"
 #include "edge/data/readers.h"
 #include "edge/data/registry.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 #include "edge/model/checkpoint.h"
 #include "edge/model/bn_folding.h"
 #include "edge/model/compute_mode.h"

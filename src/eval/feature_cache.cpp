@@ -12,7 +12,8 @@
 #include "edge/common/error.h"
 #include "edge/data/loader.h"
 #include "edge/model/torch_file.h"
-#include "eval/eval_pass.h"
+#include "edge/train/predict.h"
+#include "eval/tensor_hash.h"
 
 namespace edge::eval {
 
@@ -30,7 +31,7 @@ score::SetFeatures extract_features(model::MultiLabelNet& model, const data::Dat
                                     const data::Transform& transform, int64_t batch_size, int64_t workers,
                                     std::ostream* warnings, std::vector<int64_t>* kept) {
   std::vector<torch::Tensor> pooled, hidden, logits;
-  for_each_eval_batch(model, set, transform, batch_size, workers, warnings, kept, "extract_features",
+  train::for_each_eval_batch(model, set, transform, batch_size, workers, warnings, kept, "extract_features",
                       [&](const torch::Tensor& images) {
                         const model::NetOutputs o = model->forward_all(images);
                         pooled.push_back(o.pooled.to(torch::kFloat32).cpu());

@@ -16,7 +16,7 @@
 #include "edge/data/registry.h"
 #include "edge/data/transforms.h"
 #include "edge/eval/feature_cache.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 #include "edge/model/bn_folding.h"
 #include "edge/model/checkpoint.h"
 #include "edge/model/compute_mode.h"

@@ -16,7 +16,7 @@
 #include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
 #include "edge/data/loader.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 
 namespace edge::train {
 
@@ -390,7 +390,7 @@ EpochStats Trainer::run_epoch() {
 double Trainer::validate() {
   const PipelineData& d = pipe_->data;
   if (d.id_val.size() == 0) return std::nan("");
-  return eval::validation_map(model_, d.id_val, d.eval_transform, config_.eval_batch_size, d.workers, &log_, compute_);
+  return train::validation_map(model_, d.id_val, d.eval_transform, config_.eval_batch_size, d.workers, &log_, compute_);
 }
 
 EpochStats Trainer::train_epoch() {

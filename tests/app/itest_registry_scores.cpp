@@ -13,7 +13,7 @@
 #include "edge/common/atomic_file.h"
 #include "edge/data/registry.h"
 #include "edge/eval/ood_report.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 #include "edge/eval/score_files.h"
 #include "edge/model/checkpoint.h"
 #include "edge/score/ood_scores.h"
@@ -94,10 +94,10 @@ TEST(RegistryScores, EveryScoreOnACocoRunWithCacheAndUnchangedLogitScores) {
   const auto b = edge::data::open_benchmark(spec);
   const auto t = edge::data::reference_eval_transform(config.image_size);
   std::vector<int64_t> kept;
-  const torch::Tensor id_logits = edge::eval::predict_logits(model, b.id_val, t, 4, 1, nullptr, &kept);
+  const torch::Tensor id_logits = edge::train::predict_logits(model, b.id_val, t, 4, 1, nullptr, &kept);
   std::vector<std::pair<std::string, torch::Tensor>> ood_logits;
   for (size_t i = 0; i < ood.size(); ++i)
-    ood_logits.emplace_back(ood[i], edge::eval::predict_logits(model, b.ood_tests[i], t, 4, 1, nullptr));
+    ood_logits.emplace_back(ood[i], edge::train::predict_logits(model, b.ood_tests[i], t, 4, 1, nullptr));
   const auto expect = edge::eval::evaluate_ood(edge::score::ScoreKind::EnergySum, id_logits,
                                                b.id_val.labels.index_select(0, torch::tensor(kept)), ood_logits, {0},
                                                b.class_names);

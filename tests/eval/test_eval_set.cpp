@@ -10,7 +10,7 @@
 #include "edge/common/error.h"
 #include "edge/data/registry.h"
 #include "edge/eval/eval_set.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/score/input_perturbation.h"
 #include "support/test_support.h"
@@ -50,7 +50,7 @@ TEST(EvalSet, DatasetFeaturesGiveTheLogitsOfPredictLogits) {
   std::ostringstream w1, w2;
   std::vector<int64_t> kept_f, kept_p;
   const auto f = edge::eval::extract_features(net, set, t, 2, 2, &w1, &kept_f);
-  const auto logits = edge::eval::predict_logits(net, set, t, 2, 2, &w2, &kept_p);
+  const auto logits = edge::train::predict_logits(net, set, t, 2, 2, &w2, &kept_p);
   EXPECT_TRUE(torch::equal(f.logits, logits));
   EXPECT_EQ(kept_f, kept_p);
   EXPECT_EQ(kept_f.size(), 3u);

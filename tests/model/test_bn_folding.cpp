@@ -8,7 +8,7 @@
 #include "edge/data/dataset.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/data/image_set.h"
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 #include "edge/model/bn_folding.h"
 #include "edge/model/multilabel_net.h"
 #include "support/test_support.h"
@@ -87,7 +87,7 @@ torch::Tensor logits_of(MultiLabelNet& net, const torch::Tensor& canvases, const
   edge::data::Dataset set;
   set.name = "random";
   set.images = edge::data::memory_source(canvases, "random");
-  return edge::eval::predict_logits(net, set, edge::data::fashion_lt_transform(), 4, 1, nullptr, nullptr, mode);
+  return edge::train::predict_logits(net, set, edge::data::fashion_lt_transform(), 4, 1, nullptr, nullptr, mode);
 }
 
 TEST(BnFoldingPredict, ReferenceModeIsTheUnfoldedForwardBitForBit) {

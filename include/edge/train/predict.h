@@ -1,6 +1,5 @@
-// The pieces every evaluation pass shares: the model's device, eval mode under no-grad with
-// the training flag restored afterwards, and the ordered read of a file-backed set through
-// the input pipeline. Private to src/eval.
+// Running a network over a Dataset in evaluation mode: the forward pass that training's
+// validation and every evaluation share (eval/ builds on it, train/ owns it).
 #pragma once
 
 #include <cstdint>
@@ -12,9 +11,10 @@
 
 #include "edge/data/augment.h"
 #include "edge/data/dataset.h"
+#include "edge/model/compute_mode.h"
 #include "edge/model/multilabel_net.h"
 
-namespace edge::eval {
+namespace edge::train {
 
 // Where the model's parameters live: batches go there, results come back to the CPU.
 torch::Device model_device(model::MultiLabelNet& model);
@@ -43,7 +43,17 @@ void for_each_eval_batch(model::MultiLabelNet& model, const data::Dataset& set, 
                          int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept,
                          const char* what, const std::function<void(const torch::Tensor&)>& on_batch);
 
-// 64-bit FNV-1a over a tensor's shape, dtype and bytes, continuing `h`.
-uint64_t tensor_fnv1a(const torch::Tensor& t, uint64_t h);
+// Logits [N', C] of the images of `set` read through the input pipeline (data/loader.h)
+// with `transform` (deterministic: evaluation never augments) by `workers` threads, in
+// order, computed in `mode` as the in-memory overload (the model already in its memory
+// format). A corrupt image is left out with one warning line on `warnings`; `kept`
+// (optional) receives the dataset index of each row.
+torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
+                             int64_t batch_size, int64_t workers, std::ostream* warnings,
+                             std::vector<int64_t>* kept = nullptr, const model::ComputeMode& mode = {});
 
-}  // namespace edge::eval
+// Reference validation mAP of a labelled Dataset through the input pipeline, in [0, 1].
+double validation_map(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
+                      int64_t batch_size, int64_t workers, std::ostream* warnings, const model::ComputeMode& mode = {});
+
+}  // namespace edge::train

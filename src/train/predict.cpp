@@ -1,16 +1,38 @@
-#include "edge/eval/predict.h"
+#include "edge/train/predict.h"
 
 #include <optional>
-
-#include <torch/torch.h>
 
 #include "edge/common/allocator.h"
 #include "edge/data/loader.h"
 #include "edge/metrics/multilabel_map.h"
 #include "edge/model/bn_folding.h"
-#include "eval/eval_pass.h"
 
-namespace edge::eval {
+namespace edge::train {
+
+torch::Device model_device(model::MultiLabelNet& model) {
+  const auto params = model->parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
+void for_each_eval_batch(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
+                         int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept,
+                         const char* what, const std::function<void(const torch::Tensor&)>& on_batch) {
+  TORCH_CHECK(batch_size >= 1, what, ": batch size must be positive, got ", batch_size);
+  TORCH_CHECK(!transform.is_random(), what, ": evaluation needs a deterministic transform, got ", transform.name);
+  data::LoaderOptions o;
+  o.workers = workers;
+  o.on_corrupt = data::CorruptPolicy::Drop;
+  data::Loader loader(set, transform, o, warnings);
+  loader.start(0, data::make_batches(data::sequential_order(set.size()), batch_size, false));
+  EvalModeGuard eval_mode(model);
+  const torch::Device device = model_device(model);
+  if (kept) kept->clear();
+  while (auto batch = loader.next()) {
+    if (batch->indices.empty()) continue;
+    on_batch(batch->images.to(device));
+    if (kept) kept->insert(kept->end(), batch->indices.begin(), batch->indices.end());
+  }
+}
 
 torch::Tensor predict_logits(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,
                              int64_t batch_size, int64_t workers, std::ostream* warnings, std::vector<int64_t>* kept,
@@ -44,4 +66,4 @@ double validation_map(model::MultiLabelNet& model, const data::Dataset& set, con
   return metrics::map_trapezoid(s, l, probs.size(0), probs.size(1));
 }
 
-}  // namespace edge::eval
+}  // namespace edge::train
