@@ -154,7 +154,7 @@ Dataset open_dataset(const DatasetSpec& spec, const fs::path& data_root, const s
         const auto file = spec.path / (split + ext);
         if (fs::is_regular_file(file)) return read_manifest(file, problems);
       }
-      throw DataError(fmt::format("{}: neither {0}/{1}.csv nor {0}/{1}.tsv exists", flag, spec.path.string(), split));
+      throw DataError(fmt::format("{0}: neither {1}/{2}.csv nor {1}/{2}.tsv exists", flag, spec.path.string(), split));
     }
     if (!fs::is_regular_file(spec.path))
       throw DataError(fmt::format("{}: {} not found (expected a .csv/.tsv manifest or a folder of "

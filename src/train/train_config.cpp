@@ -1,5 +1,8 @@
 #include "edge/train/train_config.h"
 
+#include <cmath>
+#include <utility>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -30,7 +33,14 @@ void TrainConfig::validate() const {
     throw UsageError(fmt::format("--backbone_lr_mult must be positive, got {}", backbone_lr_mult));
   if (mode == Mode::Joint && (k < 1 || k > batch_size))
     throw UsageError(fmt::format("--k: bottom-k must be between 1 and --batch_size {}, got {}", batch_size, k));
-  if (!(l_rate > 0.0)) throw UsageError(fmt::format("--l_rate must be positive, got {}", l_rate));
+  if (!(l_rate > 0.0) || !std::isfinite(l_rate))
+    throw UsageError(fmt::format("--l_rate must be a positive finite number, got {}", l_rate));
+  // Loss weights: a negative one would reward what the term penalises.
+  for (const auto& [flag, v] : {std::pair<const char*, double>{"--alpha", alpha}, {"--energy_beta", energy_beta},
+                                {"--weight_decay", weight_decay}, {"--lambda_1", lambda_1}, {"--lambda_2", lambda_2}})
+    if (!(v >= 0.0) || !std::isfinite(v))
+      throw UsageError(fmt::format("{} must be a finite number >= 0, got {}", flag, v));
+  if (!std::isfinite(m)) throw UsageError(fmt::format("--m must be a finite number, got {}", m));
   // The spelling only: which precision `auto` means depends on the device (Trainer).
   model::resolve_precision(precision, torch::Device(torch::kCPU));
   model::resolve_channels_last(channels_last, "fp32", torch::Device(torch::kCPU));

@@ -40,6 +40,34 @@ TEST(Cli, BadValuesNameTheFlag) {
   EXPECT_FALSE(fs::exists("/nonexistent-never-written"));
 }
 
+// Values that used to pass silently (issue 21): a negative seed wrapped to 2^64 - 1, negative
+// loss weights trained. Each is one line naming the flag, exit 2, nothing written.
+TEST(Cli, NegativeSeedsAndLossWeightsAreRefused) {
+  edge::test::TempDir dir;
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--seed", "-1"}, {"--data_seed", "-3"},
+                                              {"--alpha", "-1"}, {"--energy_beta", "-0.5"}, {"--weight_decay", "-1"},
+                                              {"--l_rate", "inf"}}) {
+    auto args = std::vector<std::string>{"train", "--out", (dir.path() / "run").string()};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const auto r = run(args);
+    EXPECT_EQ(r.code, 2) << bad[0] << ": " << r.err;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(bad[0]), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir.path() / "run")) << bad[0];
+  }
+}
+
+// A manifest folder without the split's file names the folder and both names it looked for
+// (the message was an fmt error before).
+TEST(Cli, ManifestFolderWithoutTheSplitNamesWhatWasExpected) {
+  edge::test::TempDir dir;
+  std::ofstream(dir.path() / "val.csv") << "image,labels\n";
+  const auto r = run({"data", "verify", "--dataset", "manifest:" + dir.path().string()});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("train.csv nor " + dir.path().string() + "/train.tsv"), std::string::npos) << r.err;
+}
+
 TEST(Cli, MissingCheckpointNamesThePath) {
   const auto r = run({"eval", "--checkpoint", "/nonexistent/run"});
   EXPECT_EQ(r.code, 1);

@@ -1,5 +1,6 @@
 // `edge infer`: a backbone on a tensor from Python (InferParams).
 #include "app/cli/command.h"
+#include "app/cli/shared_options.h"
 #include "edge/app/commands.h"
 
 namespace edge::app::cli {
@@ -19,7 +20,9 @@ class InferCommand final : public BoundCommand<InferParams> {
                      "pooled | map | hidden | logits (default: logits with --checkpoint, pooled with --pretrained)");
     cmd_->add_option("--batch_size", p_.batch_size, "images per forward pass")->capture_default_str();
     cmd_->add_option("--threads", p_.threads, "intra-op threads (0 = all cores)")->capture_default_str();
-    cmd_->add_option("--seed", p_.seed, "seed of the untrained head with --pretrained")->capture_default_str();
+    cmd_->add_option("--seed", p_.seed, "seed of the untrained head with --pretrained")
+        ->check(non_negative_integer())
+        ->capture_default_str();
   }
   int run(const Context& ctx) override {
     run_infer(p_, ctx.out);

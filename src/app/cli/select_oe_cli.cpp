@@ -1,5 +1,6 @@
 // `edge select-oe`: rank candidate OE sets by dilation distance (SelectOeParams).
 #include "app/cli/command.h"
+#include "app/cli/shared_options.h"
 #include "edge/app/commands.h"
 #include "edge/common/list_flag.h"
 
@@ -31,7 +32,7 @@ class SelectOeCommand final : public BoundCommand<SelectOeParams> {
                      "train (the reference's: flip + RandomResizedCrop, seeded) | eval (Resize only)")
         ->capture_default_str();
     cmd_->add_option("--rule", p_.rule, "smallest | largest: which distance is selected")->capture_default_str();
-    cmd_->add_option("--seed", p_.seed, "batch shuffle and random transform")->capture_default_str();
+    cmd_->add_option("--seed", p_.seed, "batch shuffle and random transform")->check(non_negative_integer())->capture_default_str();
     cmd_->add_option("--workers", p_.workers, "input-pipeline threads")->capture_default_str();
     cmd_->add_option("--threads", p_.threads, "intra-op threads (0 = all cores)")->capture_default_str();
     cmd_->add_option("--device", p_.device, "cpu | cuda | cuda:N")->capture_default_str();

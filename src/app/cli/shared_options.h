@@ -7,6 +7,15 @@
 
 namespace edge::app::cli {
 
+// For unsigned options (seeds): CLI11 would wrap "-1" to 2^64 - 1 without it.
+inline CLI::Validator non_negative_integer() {
+  return CLI::Validator(
+      [](std::string& v) {
+        return v.find('-') != std::string::npos ? "expected a non-negative integer, got " + v : std::string();
+      },
+      "NONNEGATIVE");
+}
+
 // Every flag of a training run (the reference's spellings included) bound to `c`.
 void add_train_options(CLI::App& cmd, train::TrainConfig& c);
 
