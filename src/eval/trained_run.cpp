@@ -14,7 +14,6 @@
 #include "edge/data/fashion_lt.h"
 #include "edge/data/image_io.h"
 #include "edge/data/registry.h"
-#include "edge/data/transforms.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/train/predict.h"
 #include "edge/model/bn_folding.h"

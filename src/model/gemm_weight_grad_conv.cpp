@@ -128,19 +128,23 @@ torch::ScalarType compute_dtype(const torch::Tensor& x) {
   return cpu_autocast_bf16_active() ? torch::kBFloat16 : x.scalar_type();
 }
 
-}  // namespace
-
-bool onednn_rtus_hazard(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
-  const StridedShape s = strided_shape(conv, x);
+// onednn_rtus_hazard for an already computed strided_shape(conv, x).
+bool rtus_hazard(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x, const StridedShape& s) {
   if (!s.ok || !s.one_by_one || x.size(1) >= 16) return false;  // 16: the widest channel block (AVX-512; AVX2: 8)
   const torch::ScalarType dtype = compute_dtype(x);
   const bool weight_fits = conv.weight.scalar_type() == dtype || cpu_autocast_bf16_active();
   return weight_fits && (dtype == torch::kFloat32 || dtype == torch::kBFloat16);
 }
 
+}  // namespace
+
+bool onednn_rtus_hazard(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
+  return rtus_hazard(conv, x, strided_shape(conv, x));
+}
+
 bool gemm_weight_grad_applies(const torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
-  if (onednn_rtus_hazard(conv, x)) return true;
-  const StridedShape s = strided_shape(conv, x);
+  const StridedShape s = strided_shape(conv, x);  // asked per convolution call: computed once
+  if (rtus_hazard(conv, x, s)) return true;
   if (!s.ok || x.scalar_type() != torch::kBFloat16) return false;
   if (conv.weight.scalar_type() != torch::kBFloat16 && !cpu_autocast_bf16_active()) return false;
   if (!cpu_has_native_bf16()) return false;  // measured on AVX512-BF16 only
