@@ -164,19 +164,28 @@ edge::train::TrainConfig bench_config(int threads, int64_t id_train, const std::
   return c;
 }
 
+// Images of fashion-lt's shape (uint8 [N, 1, 56, 56]) as an in-memory set.
+edge::data::Dataset memory_set(const std::string& name, torch::Tensor images, torch::Tensor labels = {}) {
+  edge::data::Dataset d;
+  d.name = name;
+  d.images = edge::data::memory_source(std::move(images), name);
+  d.labels = std::move(labels);
+  return d;
+}
+
+// MiB of a set of such images, as uint8.
+double image_mb(const edge::data::Dataset& set) { return double(set.size()) * 56.0 * 56.0 / (1024.0 * 1024.0); }
+
 // The synthetic benchmark of the given tensors (fashion-lt's shape, kClasses classes).
 edge::data::Benchmark synthetic_benchmark(torch::Tensor id_images, torch::Tensor id_labels, torch::Tensor oe_images,
                                           torch::Tensor eval_images) {
   edge::data::Benchmark b;
   b.name = "synthetic";
   for (int64_t c = 0; c < kClasses; ++c) b.class_names.push_back(fmt::format("c{}", c));
-  b.id_train.name = "id_train";
-  b.id_train.images = std::move(id_images);
-  b.id_train.labels = std::move(id_labels);
-  b.oe_train.name = "oe_train";
-  b.oe_train.images = std::move(oe_images);
-  b.id_test.name = "eval";
-  b.id_test.images = std::move(eval_images);
+  b.id_train = memory_set("id_train", std::move(id_images), std::move(id_labels));
+  b.id_train.class_names = b.class_names;
+  b.oe_train = memory_set("oe_train", std::move(oe_images));
+  b.id_test = memory_set("eval", std::move(eval_images));
   return b;
 }
 
@@ -187,12 +196,15 @@ edge::data::Benchmark make_data(int64_t n_train, int64_t n_eval) {
                              torch::randint(0, 256, {n_eval, 1, 56, 56}, torch::kUInt8));
 }
 
+// The training data of a run on `data` with the bench configuration's dataset recipe.
+edge::train::PipelineData training_data(const edge::data::Benchmark& data, const edge::train::TrainConfig& c) {
+  return edge::train::pipeline_data(data, edge::data::run_recipe(c.dataset, c.image_size, c.hflip), c.workers);
+}
+
 // One evaluation pass: logits + JointEnergy of every image; images/s. Through the input
 // pipeline and the run's evaluation transform, as `edge eval` reads any set.
-double eval_pass(edge::model::MultiLabelNet net, const edge::data::ImageSet& images,
-                 const edge::model::ComputeMode& mode) {
-  const edge::data::Dataset set = edge::data::dataset_from_image_set(images, {});
-  const edge::data::Transform t = edge::data::input_recipe("fashion-lt", 0, false).eval;
+double eval_pass(edge::model::MultiLabelNet net, const edge::data::Dataset& set, const edge::model::ComputeMode& mode) {
+  const edge::data::Transform t = edge::data::run_recipe(edge::train::TrainConfig{}.dataset, 0, false).eval;
   const auto t0 = Clock::now();
   const auto logits = edge::train::predict_logits(net, set, t, kEvalBatch, 2, nullptr, nullptr, mode);
   const auto s = edge::score::compute_score(edge::score::ScoreKind::EnergySum, logits);
@@ -239,7 +251,7 @@ int run_worker(const Options& o) {
   edge::bench::serve_requests([&](const std::string& request) -> json {
     if (request == "info") return json::object();
     if (request == "train") {
-      if (!trainer) trainer = std::make_unique<edge::train::Trainer>(config, edge::train::in_memory_training_data(data, config.workers), log);
+      if (!trainer) trainer = std::make_unique<edge::train::Trainer>(config, training_data(data, config), log);
       return {{"img_s", trainer->train_epoch().images_per_s}};
     }
     if (request == "eval") {
@@ -336,10 +348,10 @@ void print_scale(const Options& o, int64_t n_train) {
     c.n_epoch = 1;
     std::ostringstream log;
     reset_peak();
-    edge::train::Trainer trainer(c, edge::train::in_memory_training_data(d, c.workers), log);
+    edge::train::Trainer trainer(c, training_data(d, c), log);
     const double rate = trainer.train_epoch().images_per_s;
     const double images = double(k * o.steps * (kBatch + kOeBatch));
-    const double data_mb = 2.0 * double(d.id_train.images.numel()) / (1024.0 * 1024.0);
+    const double data_mb = 2.0 * image_mb(d.id_train);
     std::cout << fmt::format("| train epoch | {}x | {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} |\n", k, images,
                              images / rate, rate, peak_mb(), data_mb);
   }
@@ -347,14 +359,14 @@ void print_scale(const Options& o, int64_t n_train) {
   auto c = bench_config(o.threads, n_train, o.precision, o.channels_last);
   c.n_epoch = 1;
   std::ostringstream log;
-  edge::train::Trainer trainer(c, edge::train::in_memory_training_data(train_data, c.workers), log);
+  edge::train::Trainer trainer(c, training_data(train_data, c), log);
   for (const int64_t k : {1, 4, 16}) {
     torch::manual_seed(k);
     const auto d = make_data(kBatch, k * o.eval_images);
     reset_peak();
     eval_pass(trainer.model(), d.id_test, trainer.config().compute_mode());  // warm-up
     const double rate = eval_pass(trainer.model(), d.id_test, trainer.config().compute_mode());
-    const double data_mb = double(d.id_test.images.numel()) / (1024.0 * 1024.0);
+    const double data_mb = image_mb(d.id_test);
     std::cout << fmt::format("| eval | {}x | {} | {:.2f} | {:.0f} | {:.0f} | {:.0f} |\n", k, d.id_test.size(),
                              double(d.id_test.size()) / rate, rate, peak_mb(), data_mb);
   }
@@ -396,10 +408,10 @@ int main(int argc, char** argv) {
       orders.push_back(torch::randperm(n_train, torch::kInt64));
       oe_orders.push_back(torch::randperm(n_train, torch::kInt64));
     }
-    save_torch_file(data.id_train.images, dir / "id_images.pt");
+    save_torch_file(edge::data::stack_images(data.id_train), dir / "id_images.pt");
     save_torch_file(data.id_train.labels, dir / "id_labels.pt");
-    save_torch_file(data.oe_train.images, dir / "oe_images.pt");
-    save_torch_file(data.id_test.images, dir / "eval_images.pt");
+    save_torch_file(edge::data::stack_images(data.oe_train), dir / "oe_images.pt");
+    save_torch_file(edge::data::stack_images(data.id_test), dir / "eval_images.pt");
     save_torch_file(torch::stack(orders), dir / "orders.pt");
     save_torch_file(torch::stack(oe_orders), dir / "oe_orders.pt");
     save_torch_file((torch::rand({epochs, o.steps, per_step}) < 0.5).to(torch::kUInt8), dir / "flips.pt");

@@ -9,7 +9,6 @@
 #include "edge/app/commands.h"
 #include "edge/common/error.h"
 #include "edge/data/augment.h"
-#include "edge/data/fashion_lt.h"
 #include "edge/data/readers.h"
 #include "edge/data/registry.h"
 #include "edge/eval/calibration.h"
@@ -40,28 +39,20 @@ IdLogits validation_logits(eval::TrainedRun& run, const CalibrateParams& p, cons
                                  fmt::join(ids, ", ")));
   IdLogits r;
   r.dataset = requested;
-  if (config.dataset == "fashion-lt") {
-    if (requested != "fashion-lt")
-      throw UsageError(fmt::format("--dataset {}: a fashion-lt run calibrates on fashion-lt's own validation set "
-                                   "(its inputs are 56x56 gray mosaics); drop --dataset", requested));
-    data::FashionLtParts parts;
-    parts.id_train = parts.id_test = parts.oe_train = false;
-    parts.ood.clear();
-    const data::Benchmark b = data::build_fashion_lt(config.data, parts);
-    r.logits = eval::dataset_logits(run, data::dataset_from_image_set(b.id_val, b.class_names),
-                                    config.eval_batch_size, p.workers, &out);
-    r.class_names = b.class_names;
-    return r;
-  }
-  const auto root = p.data_root.empty() ? config.data_root : p.data_root;
-  const data::Dataset val = data::open_dataset(spec, root, "val", "--dataset");
-  if (val.size() == 0 || !val.has_labels())
+  data::BenchmarkSpec val_only;
+  val_only.dataset = requested;
+  val_only.data_root = p.data_root.empty() ? config.data_root : p.data_root;
+  val_only.builtin = config.data;  // a built-in set at the run's sizes and seed
+  val_only.need_train = val_only.need_test = val_only.need_oe = val_only.need_ood = false;
+  data::Benchmark b = data::open_benchmark(val_only);
+  if (b.id_val.size() == 0 || !b.id_val.has_labels())
     throw DataError(fmt::format("--dataset {}: the validation split has no labelled images", requested));
-  if (int64_t(val.class_names.size()) != config.model.num_classes)
+  if (b.num_classes() != config.model.num_classes)
     throw UsageError(fmt::format("--dataset {}: {} classes, but the run's model has {} (not a compatible ID set)",
-                                 requested, val.class_names.size(), config.model.num_classes));
-  r.logits = eval::dataset_logits(run, val, config.eval_batch_size, p.workers, &out);
-  r.class_names = requested == config.dataset ? val.class_names : eval::run_class_names(config, p.data_root);
+                                 requested, b.num_classes(), config.model.num_classes));
+  // Any ID set's images become the run's inputs through the run's own evaluation transform.
+  r.logits = eval::dataset_logits(run, b.id_val, config.eval_batch_size, p.workers, &out);
+  r.class_names = requested == config.dataset ? b.class_names : eval::run_class_names(config, p.data_root);
   return r;
 }
 

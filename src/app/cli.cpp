@@ -3,17 +3,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "app/cli/command.h"
 #include "app/config_file.h"
 #include "edge/app/commands.h"
 #include "edge/common/error.h"
+#include "edge/common/interrupt.h"
 
 namespace edge::app {
 
@@ -60,6 +64,35 @@ std::optional<int> parse(CLI::App& app, const std::vector<std::string>& args, st
   return std::nullopt;
 }
 
+// CLI11 reads integers with strtoll in base 0: an overflowing value saturates silently
+// (99999999999999999999 became 9223372036854775807) and 010 is octal 8. Every integer value
+// given must be a plain decimal that fits its type.
+void check_integer_values(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    check_integer_values(*sub);
+    for (const CLI::Option* opt : sub->get_options()) {
+      const std::string type = opt->get_type_name();
+      if ((type != "INT" && type != "UINT") || opt->count() == 0) continue;
+      for (const std::string& v : opt->results()) {
+        const char* end = v.data() + v.size();
+        std::from_chars_result r{};
+        if (type == "INT") {
+          int64_t x = 0;
+          r = std::from_chars(v.data(), end, x);
+        } else {
+          uint64_t x = 0;
+          r = std::from_chars(v.data(), end, x);
+        }
+        const bool leading_zero = v.size() > 1 && v[v[0] == '-' ? 1 : 0] == '0';
+        if (v.empty() || r.ec != std::errc() || r.ptr != end || leading_zero)
+          throw UsageError(fmt::format("{}: '{}' is not a decimal integer in range (expected {} to {})", opt->get_name(),
+                                       v, type == "INT" ? std::to_string(INT64_MIN) : "0",
+                                       type == "INT" ? std::to_string(INT64_MAX) : std::to_string(UINT64_MAX)));
+      }
+    }
+  }
+}
+
 // Runs the parsed command; every error becomes one line and an exit code (2: usage, 1: other).
 int run_parsed(const std::vector<std::unique_ptr<cli::Command>>& commands, const cli::Context& ctx) {
   try {
@@ -68,6 +101,9 @@ int run_parsed(const std::vector<std::unique_ptr<cli::Command>>& commands, const
   } catch (const UsageError& e) {
     ctx.err << "edge: error: " << e.what() << std::endl;
     return 2;
+  } catch (const Interrupted& e) {
+    ctx.err << "edge: " << e.what() << std::endl;
+    return e.exit_code();
   } catch (const c10::Error& e) {
     const std::string msg = e.what_without_backtrace();
     ctx.err << "edge: error: " << msg.substr(0, msg.find('\n')) << std::endl;
@@ -100,6 +136,12 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
     return 2;
   }
   if (const auto code = parse(app, args, out, err)) return *code;
+  try {
+    check_integer_values(app);
+  } catch (const UsageError& e) {
+    err << "edge: error: " << e.what() << std::endl;
+    return 2;
+  }
   const bool live = &out == &std::cout && isatty(fileno(stdout));
   return run_parsed(commands, cli::Context{out, err, live, args});
 }

@@ -63,6 +63,11 @@ std::vector<std::string> config_file_args(const std::filesystem::path& file) {
     if (!item.parents.empty())
       throw UsageError(fmt::format("--config {}: sections are not supported (got [{}])", file.string(),
                                    fmt::join(item.parents, ".")));
+    // An empty list would leave the flag without a value, and it would take the next
+    // command-line token as one (a run into a folder named --print_config).
+    if (item.inputs.empty())
+      throw UsageError(fmt::format("--config {}: '{}' is an empty list (expected a value, or leave the key out)",
+                                   file.string(), item.name));
     if (item.inputs.size() == 1) {
       args.push_back("--" + item.name + "=" + item.inputs.front());
     } else {

@@ -7,6 +7,7 @@
 
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
+#include "edge/data/fashion_lt.h"
 
 namespace edge::app {
 
@@ -35,7 +36,7 @@ train::TrainConfig demo_config(bool quick) {
 
 std::string format_comparison(const eval::OodReport& bce, const eval::OodReport& edge) {
   std::ostringstream out;
-  out << fmt::format("fashion-lt: BCE (--score normal) vs EDGE (--score joint), OOD score {}, metrics in %\n",
+  out << fmt::format("{}: BCE (--score normal) vs EDGE (--score joint), OOD score {}, metrics in %\n", data::kFashionLtName,
                      bce.score);
   out << fmt::format("{}\n", bce.convention);
   out << fmt::format("{:<22} {:>7} {:>7}   {:>7} {:>7}   {:>7} {:>7}\n", "", "FPR95", "(low)", "AUROC", "(high)",

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "edge/common/atomic_file.h"
 #include "edge/common/device.h"
 #include "edge/common/error.h"
+#include "edge/common/run_lock.h"
 #include "edge/dist/communicator.h"
 #include "edge/model/checkpoint.h"
 #include "edge/model/compute_mode.h"
@@ -169,16 +171,10 @@ std::vector<train::EpochStats> train_into(train::Trainer& trainer, const fs::pat
   return history;
 }
 
-}  // namespace
-
-std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const fs::path& run_dir, std::ostream& log_in,
+// The start of a new run: the configuration resolved on the trainer's device and written to
+// config.json (rank 0), then the epochs.
+std::vector<train::EpochStats> start_run(train::TrainConfig config, const fs::path& run_dir, std::ostream& log_in,
                                          bool live_progress, const TrainLaunch& launch) {
-  train::TrainConfig config = given;
-  config.data.resolve_default_paths();
-  config.validate();
-  if (fs::exists(run_dir / "checkpoints" / "last.ckpt"))
-    throw UsageError(fmt::format("--out: {} already holds a run (continue it with --resume {}, or choose another "
-                                 "directory)", run_dir.string(), run_dir.string()));
   TrainerWithData t = start_trainer(config, log_in, live_progress, launch);
   train::Trainer& trainer = *t.trainer;
   std::ostream& log = *t.log;
@@ -202,9 +198,39 @@ std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const 
   return train_into(trainer, run_dir, log);
 }
 
+// Whether this process writes the run (rank 0 of a launch, or the only process).
+bool writes_run() { return dist::launch_env_from_environment().rank == 0; }
+
+}  // namespace
+
+std::vector<train::EpochStats> run_train(const train::TrainConfig& given, const fs::path& run_dir, std::ostream& log_in,
+                                         bool live_progress, const TrainLaunch& launch) {
+  train::TrainConfig config = given;
+  config.data.resolve_default_paths();
+  config.validate();
+  const bool created = !fs::exists(run_dir);
+  std::optional<RunLock> lock;
+  if (writes_run()) lock.emplace(run_dir, "--out");
+  const auto last = run_dir / "checkpoints" / "last.ckpt";
+  if (fs::exists(last))
+    throw UsageError(fmt::format("--out: {} already holds a run (continue it with --resume {}, or choose another "
+                                 "directory)", run_dir.string(), run_dir.string()));
+  try {
+    return start_run(std::move(config), run_dir, log_in, live_progress, launch);
+  } catch (...) {
+    // A run that failed before its first epoch ended is no run: the directory it made goes
+    // (a later epoch's failure leaves a run to resume).
+    std::error_code ec;
+    if (lock && created && !fs::exists(last)) fs::remove_all(run_dir, ec);
+    throw;
+  }
+}
+
 std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostream& log_in, bool live_progress,
                                             const TrainLaunch& launch) {
   train::TrainConfig config = train::load_run_config(run_dir);
+  std::optional<RunLock> lock;
+  if (writes_run()) lock.emplace(run_dir, "--resume");
   const auto ckpt = run_dir / "checkpoints" / "last.ckpt";
   if (!fs::exists(ckpt))
     throw DataError(fmt::format("--resume: {} not found (the run has no completed epoch to continue from)",

@@ -66,7 +66,7 @@ torch::Tensor Transform::normalize(const torch::Tensor& img_u8, torch::Tensor ou
   TORCH_CHECK(mean.size() == 1 && std.size() == 1, "Transform ", name,
               ": the scale-shift normalisation takes one mean and one std, got ", mean.size(), " and ", std.size());
   if (!out.defined()) out = torch::empty(img_u8.sizes(), torch::kFloat32);
-  // The same ATen operations as data::to_float_input, so the values are the same bits.
+  // fashion-lt's historical arithmetic, kept operation for operation so its inputs keep their bits.
   return out.copy_(img_u8).mul_(1.0 / (255.0 * std[0])).sub_(mean[0] / std[0]);
 }
 

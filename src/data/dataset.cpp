@@ -1,6 +1,7 @@
 #include "edge/data/dataset.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "edge/common/error.h"
 #include "edge/data/image_io.h"
@@ -85,6 +86,27 @@ Dataset subset(const Dataset& set, const std::vector<int64_t>& indices) {
   out.images = std::make_shared<SubsetSource>(set.images, indices);
   if (set.has_labels()) out.labels = set.labels.index_select(0, torch::tensor(indices, torch::kInt64));
   return out;
+}
+
+torch::Tensor stack_images(const Dataset& set) {
+  std::vector<torch::Tensor> images;
+  for (int64_t i = 0; i < set.size(); ++i) {
+    images.push_back(set.images->load(i));
+    if (images.back().sizes() != images.front().sizes())
+      throw DataError(fmt::format("{}: image {} is {}, image 0 is {} (expected one size to stack)", set.name,
+                                  set.images->describe(i), fmt::join(images.back().sizes(), "x"),
+                                  fmt::join(images.front().sizes(), "x")));
+  }
+  if (images.empty()) return torch::empty({0, 1, 0, 0}, torch::kUInt8);
+  return torch::stack(images);
+}
+
+const Dataset& Benchmark::ood(const std::string& set_name) const {
+  for (const auto& s : ood_tests)
+    if (s.name == set_name) return s;
+  std::string known;
+  for (const auto& s : ood_tests) known += (known.empty() ? "" : ", ") + s.name;
+  throw UsageError(fmt::format("unknown OOD set '{}' for benchmark {} (expected one of: {})", set_name, name, known));
 }
 
 std::vector<int64_t> even_subsample(int64_t size, int64_t n) {

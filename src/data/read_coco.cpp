@@ -145,7 +145,9 @@ Dataset read_coco(const std::filesystem::path& instances_json, const std::filesy
   image_index.reserve(t.images.size());
   for (size_t i = 0; i < t.images.size(); ++i) {
     const auto& [id, file] = t.images[i];
-    if (id < 0 || file.empty() || !image_index.emplace(id, static_cast<int64_t>(i)).second)
+    if (file.empty())
+      throw DataError(fmt::format("{}: the image entry with id {} has no file_name", instances_json.string(), id));
+    if (id < 0 || !image_index.emplace(id, static_cast<int64_t>(i)).second)
       throw DataError(fmt::format("{}: image entry '{}' has a missing or repeated id", instances_json.string(), file));
   }
   std::vector<uint8_t> hot(t.images.size() * static_cast<size_t>(C), 0);

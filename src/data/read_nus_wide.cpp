@@ -1,4 +1,6 @@
 // NUS-WIDE from the reference's image list + label matrix text files.
+#include <algorithm>
+#include <functional>
 #include <random>
 
 #include <fmt/format.h>
@@ -50,42 +52,38 @@ std::vector<size_t> numpy_legacy_shuffle(size_t n, uint32_t seed) {
   return order;
 }
 
-}  // namespace
+// The class names: Concepts81.txt in `dir` where present, else the reference's list.
+std::vector<std::string> read_class_names(const std::filesystem::path& dir) {
+  const auto concepts = dir / "Concepts81.txt";
+  if (!std::filesystem::is_regular_file(concepts)) return nus_wide_class_names();
+  std::vector<std::string> names;
+  for (const auto& line : detail::read_lines(concepts, "class names, one per line"))
+    if (!detail::trim(line).empty()) names.push_back(detail::trim(line));
+  return names;
+}
 
-Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split, Problems* problems) {
-  if (split != "train" && split != "val" && split != "test")
-    throw UsageError(fmt::format("nus-wide: unknown split '{}' (expected train, val or test)", split));
-  const std::string part = split == "train" ? "train" : "test";
-  const auto list_file = dir / fmt::format("nus_wide_{}_imglist.txt", part);
-  const auto label_file = dir / fmt::format("nus_wide_{}_label.txt", part);
+// Trailing blank lines are not rows (np.loadtxt skips them).
+size_t count_rows(const std::vector<std::string>& lines) {
+  size_t n = lines.size();
+  while (n > 0 && detail::trim(lines[n - 1]).empty()) --n;
+  return n;
+}
+
+// The images with at least one concept and their 0/1 rows (flat, C per image), in list order.
+struct LabelledPaths {
+  std::vector<std::string> paths;
+  std::vector<float> labels;
+};
+
+LabelledPaths read_rows(const std::filesystem::path& list_file, const std::filesystem::path& label_file, size_t C,
+                        const std::function<void(const std::string&)>& report) {
   const auto list = detail::read_lines(list_file, "one image path per line");
   const auto label_lines = detail::read_lines(label_file, "rows of 0/1 labels, one per image");
-
-  std::vector<std::string> class_names = nus_wide_class_names();
-  const auto concepts = dir / "Concepts81.txt";
-  if (std::filesystem::is_regular_file(concepts)) {
-    class_names.clear();
-    for (const auto& line : detail::read_lines(concepts, "class names, one per line"))
-      if (!detail::trim(line).empty()) class_names.push_back(detail::trim(line));
-  }
-  const size_t C = class_names.size();
-
-  auto report = [&](const std::string& message) {
-    if (!problems) throw DataError(message);
-    problems->push_back(message);
-  };
-  // Trailing blank lines are not rows (np.loadtxt skips them).
-  auto count_rows = [](const std::vector<std::string>& lines) {
-    size_t n = lines.size();
-    while (n > 0 && detail::trim(lines[n - 1]).empty()) --n;
-    return n;
-  };
   const size_t n_list = count_rows(list), n_labels = count_rows(label_lines);
   if (n_list != n_labels)
     report(fmt::format("{}: {} label rows for the {} images of {}", label_file.string(), n_labels, n_list,
                        list_file.string()));
-  std::vector<std::string> paths;
-  std::vector<float> labels;
+  LabelledPaths out;
   for (size_t i = 0; i < std::min(n_list, n_labels); ++i) {
     const auto tokens = detail::split_blanks(list[i]);
     const auto values = detail::split_blanks(label_lines[i]);
@@ -97,40 +95,50 @@ Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split
       report(fmt::format("{}:{}: {} labels, expected {}", label_file.string(), i + 1, values.size(), C));
       continue;
     }
-    std::vector<float> row(C);
-    bool ok = true, any = false;
-    for (size_t c = 0; c < C; ++c) {
-      if (values[c] != "0" && values[c] != "1") ok = false;
-      row[c] = values[c] == "1" ? 1.0f : 0.0f;
-      any = any || values[c] == "1";
-    }
-    if (!ok) {
+    if (std::any_of(values.begin(), values.end(), [](const std::string& v) { return v != "0" && v != "1"; })) {
       report(fmt::format("{}:{}: labels must be 0 or 1", label_file.string(), i + 1));
       continue;
     }
-    if (!any) continue;  // no concept: dropped, as the reference does
-    paths.push_back(tokens[0]);
-    labels.insert(labels.end(), row.begin(), row.end());
+    if (std::none_of(values.begin(), values.end(), [](const std::string& v) { return v == "1"; }))
+      continue;  // no concept: dropped, as the reference does
+    out.paths.push_back(tokens[0]);
+    for (const auto& v : values) out.labels.push_back(v == "1" ? 1.0f : 0.0f);
   }
+  return out;
+}
 
-  std::vector<size_t> keep(paths.size());
+}  // namespace
+
+Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split, Problems* problems) {
+  if (split != "train" && split != "val" && split != "test")
+    throw UsageError(fmt::format("nus-wide: unknown split '{}' (expected train, val or test)", split));
+  const std::string part = split == "train" ? "train" : "test";
+  std::vector<std::string> class_names = read_class_names(dir);
+  const size_t C = class_names.size();
+  auto report = [&](const std::string& message) {
+    if (!problems) throw DataError(message);
+    problems->push_back(message);
+  };
+  const LabelledPaths rows = read_rows(dir / fmt::format("nus_wide_{}_imglist.txt", part),
+                                       dir / fmt::format("nus_wide_{}_label.txt", part), C, report);
+  // val and test: the two halves of the test list under the reference's fixed shuffle.
+  std::vector<size_t> keep(rows.paths.size());
   for (size_t i = 0; i < keep.size(); ++i) keep[i] = i;
   if (split != "train") {
-    const auto order = numpy_legacy_shuffle(paths.size(), 999);
-    const size_t half = paths.size() / 2;
-    keep.assign(split == "val" ? order.begin() : order.begin() + static_cast<std::ptrdiff_t>(half),
-                split == "val" ? order.begin() + static_cast<std::ptrdiff_t>(half) : order.end());
+    const auto order = numpy_legacy_shuffle(rows.paths.size(), 999);
+    const auto half = order.begin() + static_cast<std::ptrdiff_t>(rows.paths.size() / 2);
+    keep.assign(split == "val" ? order.begin() : half, split == "val" ? half : order.end());
   }
   std::vector<std::filesystem::path> files;
   std::vector<float> kept_labels;
   for (size_t i : keep) {
     // Windows-style separators occur in some NUS-WIDE lists.
-    std::string p = paths[i];
+    std::string p = rows.paths[i];
     for (char& ch : p)
       if (ch == '\\') ch = '/';
     files.push_back(dir / p);
-    kept_labels.insert(kept_labels.end(), labels.begin() + static_cast<std::ptrdiff_t>(i * C),
-                       labels.begin() + static_cast<std::ptrdiff_t>((i + 1) * C));
+    kept_labels.insert(kept_labels.end(), rows.labels.begin() + static_cast<std::ptrdiff_t>(i * C),
+                       rows.labels.begin() + static_cast<std::ptrdiff_t>((i + 1) * C));
   }
   Dataset out;
   out.name = fmt::format("nus-wide/{}", split);

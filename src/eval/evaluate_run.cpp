@@ -16,7 +16,6 @@
 #include "edge/common/error.h"
 #include "edge/common/list_flag.h"
 #include "edge/data/augment.h"
-#include "edge/data/fashion_lt.h"
 #include "edge/eval/eval_set.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/eval/html_report.h"
@@ -54,95 +53,57 @@ data::Dataset subsample(data::Dataset set, int64_t n) {
   return data::subset(set, data::even_subsample(set.size(), n));
 }
 
-// A fashion-lt run: its sets built in memory at the run's sizes and seed, read through the
-// input pipeline with fashion-lt's transform, which also turns any other OOD set (a
-// registry name: folder:DIR, noise-blobs:500, mnist, ...) into 56x56 gray inputs. Of
-// --ood_data, fashion-lt's own names (bag, textures, noise) are its sets; the rest are opened
-// from the registry (split test).
-EvalData build_fashion_lt_data(const train::TrainConfig& config, const EvalParams& p, bool need_train,
-                               bool need_val, std::ostream& out) {
-  const auto& own_names = data::fashion_lt_ood_names();
-  auto is_own = [&](const std::string& n) { return std::find(own_names.begin(), own_names.end(), n) != own_names.end(); };
-  data::FashionLtParts parts;
-  parts.id_train = need_train;
-  parts.id_val = need_val;
-  parts.oe_train = false;
-  parts.ood.clear();
-  data::BenchmarkSpec other;  // the registry's OOD sets, opened beside fashion-lt
-  other.dataset = config.dataset;
-  other.data_root = config.data_root;
-  other.need_train = other.need_val = other.need_test = other.need_oe = false;
-  for (const auto& n : p.ood_data) (is_own(n) ? parts.ood : other.ood_data).push_back(n);
-  const data::Benchmark bench = data::build_fashion_lt(config.data, parts);
-  std::vector<data::Dataset> registry_ood;
-  if (!other.ood_data.empty()) registry_ood = std::move(data::open_benchmark(other).ood_tests);
-  const data::Transform t = data::input_recipe(config.dataset, config.image_size, false).eval;
-  auto eval_set = [&](data::Dataset set) { return eval::dataset_eval_set(std::move(set), t, p.workers, &out); };
-  EvalData d;
-  d.dataset = config.dataset;
-  d.class_names = bench.class_names;
-  if (need_train) {
-    d.id_train = eval_set(subsample(data::dataset_from_image_set(bench.id_train, bench.class_names), p.fit_max_images));
-    d.sets["fit_train"] = {{"name", d.id_train->name()}, {"images", d.id_train->size()},
-                           {"of", bench.id_train.size()}, {"fit_max_images", p.fit_max_images}};
-  }
-  if (need_val) {
-    d.id_val = eval_set(data::dataset_from_image_set(bench.id_val, bench.class_names));
-    d.sets["fit_val"] = {{"name", d.id_val->name()}, {"images", d.id_val->size()}};
-  }
-  d.id_test = eval_set(data::dataset_from_image_set(bench.id_test, bench.class_names));
-  d.id_test_split = "id_test";
-  size_t next_registry = 0;
-  for (const auto& n : p.ood_data) {
-    d.ood_names.push_back(n);
-    d.ood.push_back(eval_set(is_own(n) ? data::dataset_from_image_set(bench.ood(n), {})
-                                       : std::move(registry_ood[next_registry++])));
-  }
-  return d;
-}
-
-// A run trained on a registry dataset, read through the input pipeline with the
-// deterministic evaluation transform. ID test images: the validation split, as the
-// reference scores its validation loader as ID (COCO's and VOC's test splits have no
-// labels). The fitted scores fit on the training split (no augmentation; --fit_max_images
-// spread evenly): Mahalanobis / KNN / ViM / ReAct / KL as on fashion-lt, and LOF / the
-// isolation forest too, since the validation split is the test set here.
-EvalData build_registry_data(const train::TrainConfig& config, const EvalParams& p, bool need_train,
-                             std::ostream& out) {
-  if (!p.ood_data_given)
-    throw UsageError(fmt::format("--ood_data: required for --dataset {} (comma-separated NAME[:PATH], e.g. "
-                                 "folder:DIR,textures)", config.dataset));
+// The run's sets, opened as its training opened them (data::open_benchmark at the run's
+// sizes and seed) and read through the input pipeline with the run's evaluation transform,
+// which also turns any OOD set (folder:DIR, noise-blobs:500, mnist, ...) into the run's input
+// format. ID test: the dataset's id_test_split. The fitted scores fit on the training split
+// (no augmentation; --fit_max_images spread evenly), and those needing validation logits on
+// the validation split where it is not the ID test set, else on the training split too.
+EvalData build_eval_data(const train::TrainConfig& config, const EvalParams& p, bool need_train, bool need_val,
+                         std::ostream& out) {
+  const data::RunRecipe recipe = data::run_recipe(config.dataset, config.image_size, false);
   data::BenchmarkSpec spec;
   spec.dataset = config.dataset;
   spec.data_root = config.data_root;
-  spec.ood_data = p.ood_data;
-  spec.need_train = need_train;
-  spec.need_oe = spec.need_test = false;
-  data::DatasetBenchmark b = data::open_benchmark(spec);
-  if (b.id_val.size() == 0 || !b.id_val.has_labels())
-    throw DataError(fmt::format("--dataset {}: the validation split has no labelled images", config.dataset));
-  const data::Transform t = data::input_recipe(config.dataset, config.image_size, false).eval;
+  spec.builtin = config.data;
+  spec.ood_data = p.ood_data.empty() ? recipe.default_ood : p.ood_data;
+  if (spec.ood_data.empty())
+    throw UsageError(fmt::format("--ood_data: required for --dataset {} (comma-separated NAME[:PATH], e.g. "
+                                 "folder:DIR,textures)", config.dataset));
+  const bool test_is_val = recipe.id_test_split == "val";
+  const bool fit_val = need_val && !test_is_val;
+  spec.need_train = need_train || (need_val && test_is_val);
+  spec.need_val = test_is_val || fit_val;
+  spec.need_test = !test_is_val;
+  spec.need_oe = false;
+  data::Benchmark b = data::open_benchmark(spec);
+  data::Dataset& id_test = test_is_val ? b.id_val : b.id_test;
+  if (id_test.size() == 0 || !id_test.has_labels())
+    throw DataError(fmt::format("--dataset {}: the {} split has no labelled images", config.dataset,
+                                recipe.id_test_split));
+  auto eval_set = [&](data::Dataset set) { return eval::dataset_eval_set(std::move(set), recipe.eval, p.workers, &out); };
   EvalData d;
   d.dataset = config.dataset;
   d.class_names = b.class_names;
-  if (need_train) {
+  if (spec.need_train) {
     if (b.id_train.size() == 0 || !b.id_train.has_labels())
       throw DataError(fmt::format("--dataset {}: the training split has no labelled images (the fitted scores fit "
                                   "on it)", config.dataset));
     const int64_t all = b.id_train.size();
-    data::Dataset train = p.fit_max_images > 0 && p.fit_max_images < all
-                              ? data::subset(b.id_train, data::even_subsample(all, p.fit_max_images))
-                              : std::move(b.id_train);
-    d.id_train = eval::dataset_eval_set(std::move(train), t, p.workers, &out);
+    d.id_train = eval_set(subsample(std::move(b.id_train), p.fit_max_images));
     d.sets["fit_train"] = {{"name", d.id_train->name()}, {"split", "train"}, {"images", d.id_train->size()},
                            {"of", all}, {"fit_max_images", p.fit_max_images}};
   }
-  d.id_test = eval::dataset_eval_set(std::move(b.id_val), t, p.workers, &out);
-  d.id_test_split = "id_val";
-  d.sets["id_test"] = {{"name", d.id_test->name()}, {"split", "val"}};
+  if (fit_val) {
+    d.id_val = eval_set(std::move(b.id_val));
+    d.sets["fit_val"] = {{"name", d.id_val->name()}, {"split", "val"}, {"images", d.id_val->size()}};
+  }
+  d.id_test = eval_set(std::move(id_test));
+  d.id_test_split = "id_" + recipe.id_test_split;
+  d.sets["id_test"] = {{"name", d.id_test->name()}, {"split", recipe.id_test_split}};
   for (size_t i = 0; i < b.ood_tests.size(); ++i) {
-    d.ood_names.push_back(p.ood_data[i]);
-    d.ood.push_back(eval::dataset_eval_set(std::move(b.ood_tests[i]), t, p.workers, &out));
+    d.ood_names.push_back(spec.ood_data[i]);
+    d.ood.push_back(eval_set(std::move(b.ood_tests[i])));
   }
   return d;
 }
@@ -349,7 +310,8 @@ nlohmann::json run_summary(const EvalParams& p, const LoadedRun& run, const Eval
   top["sets"] = data.sets;
   top["feature_cache"] = {{"dir", cache.dir().empty() ? nlohmann::json(nullptr) : nlohmann::json(cache.dir().string())},
                           {"hits", cache.hits()},
-                          {"misses", cache.misses()}};
+                          {"misses", cache.misses()},
+                          {"rebuilt", cache.rebuilt()}};
   if (!p.save_scores.empty()) top["scores_dir"] = std::filesystem::absolute(p.save_scores).string();
   return top;
 }
@@ -361,7 +323,6 @@ std::vector<OodReport> evaluate_run(const EvalParams& p, std::ostream& out) {
   if (p.checkpoint.empty()) throw UsageError("--checkpoint: a run directory written by `edge train` is required");
   if (!std::filesystem::is_directory(p.checkpoint))
     throw DataError(fmt::format("--checkpoint: {} is not a directory (expected a run directory)", p.checkpoint.string()));
-  if (p.ood_data.empty()) throw UsageError("--ood_data: at least one OOD set is required");
   const auto convention = parse_convention(p.fpr_convention);
   score::ScoreNeeds needs;
   std::vector<score::Scorer> scorers = make_scorers(p, needs);
@@ -371,9 +332,7 @@ std::vector<OodReport> evaluate_run(const EvalParams& p, std::ostream& out) {
   LoadedRun run = load_run(p, device);
   train::set_threads(p.threads > 0 ? p.threads : run.config.threads);
   const bool need_train = needs.train_features || needs.train_labels;
-  const EvalData data = run.config.dataset == "fashion-lt"
-                            ? build_fashion_lt_data(run.config, p, need_train, needs.val_logits, out)
-                            : build_registry_data(run.config, p, need_train || needs.val_logits, out);
+  const EvalData data = build_eval_data(run.config, p, need_train, needs.val_logits, out);
   Extractor features(run, data.dataset, p);
   const score::FitData fit = fit_data(data, needs, features);
   const ExtractedSet& id = features.of(*data.id_test, data.id_test_split);
@@ -391,6 +350,7 @@ std::vector<OodReport> evaluate_run(const EvalParams& p, std::ostream& out) {
   if (!p.save_scores.empty()) write_label_file(p.save_scores / "id_test_labels.txt", labels_of(*data.id_test, id.rows));
   out << fmt::format("feature cache: {} hits {} misses{}\n", features.cache().hits(), features.cache().misses(),
                      features.cache().dir().empty() ? " (cache off)" : " in " + features.cache().dir().string());
+  for (const auto& why : features.cache().rebuilt()) out << "feature cache: rebuilt an unreadable entry: " << why << "\n";
   HtmlReportInfo html;  // eval.html: the plots and tables of every score, self-contained
   html.meta = {{"checkpoint", std::filesystem::absolute(p.checkpoint).string()},
                {"dataset", run.config.dataset},

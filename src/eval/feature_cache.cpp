@@ -49,6 +49,32 @@ std::string CacheKey::digest() const {
   return hex64(h);
 }
 
+namespace {
+
+// One cache entry as written by FeatureCache::get; throws DataError naming the file if it is
+// not one (truncated, corrupt, another program's file).
+ExtractedSet read_entry(const std::filesystem::path& file) {
+  const c10::IValue v = model::load_torch_file(file);
+  if (!v.isGenericDict()) throw DataError(fmt::format("feature cache {}: expected a dict of tensors", file.string()));
+  const auto dict = v.toGenericDict();
+  auto get = [&](const char* name) {
+    const auto it = dict.find(c10::IValue(std::string(name)));
+    if (it == dict.end() || !it->value().isTensor())
+      throw DataError(fmt::format("feature cache {}: missing tensor '{}'", file.string(), name));
+    return it->value().toTensor();
+  };
+  ExtractedSet e;
+  e.features = {get("pooled"), get("hidden"), get("logits")};
+  const torch::Tensor rows = get("rows").to(torch::kInt64).contiguous();
+  if (rows.dim() != 1 || rows.size(0) != e.features.logits.size(0))
+    throw DataError(fmt::format("feature cache {}: expected one row index per logit row, got {} for {} rows",
+                                file.string(), rows.numel(), e.features.logits.size(0)));
+  e.rows.assign(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel());
+  return e;
+}
+
+}  // namespace
+
 ExtractedSet FeatureCache::get(const CacheKey& key, const std::function<ExtractedSet()>& extract) {
   if (dir_.empty()) {
     ++misses_;
@@ -57,25 +83,14 @@ ExtractedSet FeatureCache::get(const CacheKey& key, const std::function<Extracte
   const std::string stem = safe_name(key.split) + "-" + key.digest();
   const auto file = dir_ / (stem + ".pt");
   if (std::filesystem::exists(file)) {
-    const c10::IValue v = model::load_torch_file(file);
-    if (!v.isGenericDict()) throw DataError(fmt::format("feature cache {}: expected a dict of tensors", file.string()));
-    const auto dict = v.toGenericDict();
-    auto get = [&](const char* name) {
-      const auto it = dict.find(c10::IValue(std::string(name)));
-      if (it == dict.end() || !it->value().isTensor())
-        throw DataError(fmt::format("feature cache {}: missing tensor '{}' (delete the file to rebuild it)",
-                                    file.string(), name));
-      return it->value().toTensor();
-    };
-    ExtractedSet e;
-    e.features = {get("pooled"), get("hidden"), get("logits")};
-    const torch::Tensor rows = get("rows").to(torch::kInt64).contiguous();
-    if (rows.dim() != 1 || rows.size(0) != e.features.logits.size(0))
-      throw DataError(fmt::format("feature cache {}: expected one row index per logit row, got {} for {} rows (delete "
-                                  "the file to rebuild it)", file.string(), rows.numel(), e.features.logits.size(0)));
-    e.rows.assign(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel());
-    ++hits_;
-    return e;
+    try {
+      ExtractedSet e = read_entry(file);
+      ++hits_;
+      return e;
+    } catch (const DataError& e) {
+      // A cache is only a copy: a damaged entry is recomputed and rewritten, never a dead end.
+      rebuilt_.push_back(e.what());
+    }
   }
   ExtractedSet e = extract();
   const score::SetFeatures& f = e.features;

@@ -11,7 +11,6 @@
 #include "edge/common/error.h"
 #include "edge/data/augment.h"
 #include "edge/data/dataset.h"
-#include "edge/data/fashion_lt.h"
 #include "edge/data/image_io.h"
 #include "edge/data/registry.h"
 #include "edge/eval/feature_cache.h"
@@ -41,18 +40,15 @@ TrainedRun open_trained_run(const std::filesystem::path& run_dir, const std::str
 std::string weights_hash(const std::filesystem::path& weights_file) { return hex64(file_fnv1a(weights_file)); }
 
 std::vector<std::string> run_class_names(const train::TrainConfig& config, const std::filesystem::path& data_root) {
-  if (config.dataset == "fashion-lt") {
-    data::FashionLtParts none;
-    none.id_train = none.id_val = none.id_test = none.oe_train = false;
-    none.ood.clear();
-    return data::build_fashion_lt(config.data, none).class_names;  // builds nothing, names only
-  }
-  const auto root = data_root.empty() ? config.data_root : data_root;
+  data::BenchmarkSpec spec;
+  spec.dataset = config.dataset;
+  spec.data_root = data_root.empty() ? config.data_root : data_root;
+  spec.builtin = config.data;
   try {
-    return data::open_dataset(config.dataset, root, "val").class_names;
+    return data::benchmark_class_names(spec);
   } catch (const std::exception& e) {
     throw DataError(fmt::format("the class names of the run come from its dataset {} (under {}), which cannot be "
-                                "read: {}", config.dataset, root.string(), e.what()));
+                                "read: {}", config.dataset, spec.data_root.string(), e.what()));
   }
 }
 
@@ -60,7 +56,7 @@ torch::Tensor dataset_logits(TrainedRun& run, const data::Dataset& set, int64_t 
                              std::ostream* warnings, std::vector<int64_t>* kept) {
   // The run's evaluation transform and arithmetic, exactly as `edge eval` extracts features
   // (eval_command.cpp), so that scores and thresholds agree with it.
-  const data::Transform transform = data::input_recipe(run.config.dataset, run.config.image_size, false).eval;
+  const data::Transform transform = data::run_recipe(run.config.dataset, run.config.image_size, false).eval;
   const model::ComputeMode mode = run.config.compute_mode();
   model::AutocastScope autocast(mode.bf16);
   std::optional<model::FoldedInference> folded;

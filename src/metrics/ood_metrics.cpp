@@ -32,73 +32,45 @@ struct SweepResult {
   FprAtRecall ood_pos;  // OpenOOD rule (OOD positive, negated scores)
 };
 
-// One merge sweep over the distinct score values of the two descending-sorted sets.
+// The running sums of one merge sweep over the distinct score values of the two
+// descending-sorted sets, advanced one group of equal scores at a time.
 //
 // At the group of score v (a ID and b OOD samples equal to v), with tps/fps the cumulative
 // ID/OOD counts of scores >= v (ID positive) the OOD-positive view of the same threshold
 // (scores <= v, i.e. -score >= -v) has tps_out = N - fps_before and fps_out = P - tps_before.
-SweepResult sweep(const std::vector<double>& id, const std::vector<double>& ood,
-                  double recall_level, double tpr_level, bool drop_intermediate) {
-  const std::size_t n_id = id.size();
-  const std::size_t n_ood = ood.size();
-  const double P = static_cast<double>(n_id);
-  const double N = static_cast<double>(n_ood);
+struct Sweep {
+  std::size_t n_id = 0, n_ood = 0;
+  double recall_level = 0.95, tpr_level = 0.95;
+  bool drop_intermediate = true;
 
   SweepResult r;
   std::uint64_t tps = 0, fps = 0;
-  // 2 * (area under the ROC curve) * P * N; exact (bounded by 2PN).
-  std::uint64_t auc2 = 0;
+  std::uint64_t auc2 = 0;  // 2 * (area under the ROC curve) * P * N; exact (bounded by 2PN)
   double ap_in = 0.0, ap_out = 0.0;
-
   bool full_recall_seen = false;
   double best_dist = std::numeric_limits<double>::infinity();
-
   std::size_t prev_a = 0, prev_b = 0;
   bool first_group = true;
 
-  std::size_t i = 0, j = 0;
-  while (i < n_id || j < n_ood) {
-    double v;
-    if (i < n_id && j < n_ood) {
-      v = id[i] > ood[j] ? id[i] : ood[j];
-    } else {
-      v = i < n_id ? id[i] : ood[j];
-    }
-    std::size_t a = 0, b = 0;
-    while (i < n_id && id[i] == v) {
-      ++i;
-      ++a;
-    }
-    while (j < n_ood && ood[j] == v) {
-      ++j;
-      ++b;
-    }
-    const bool last_group = (i == n_id && j == n_ood);
-
+  void add_group(double v, std::size_t a, std::size_t b, bool last_group) {
+    const double P = static_cast<double>(n_id), N = static_cast<double>(n_ood);
     const std::uint64_t tps_before = tps, fps_before = fps;
     tps += a;
     fps += b;
-
     // AUROC (trapezoid over ROC points, ID positive).
     auc2 += static_cast<std::uint64_t>(b) * (tps_before + tps);
-
     // AUPR-In: (R_k - R_{k-1}) * P_k, recall steps by a / P.
-    if (a > 0) {
-      ap_in += static_cast<double>(a) *
-               (static_cast<double>(tps) / static_cast<double>(tps + fps));
-    }
+    if (a > 0) ap_in += static_cast<double>(a) * (static_cast<double>(tps) / static_cast<double>(tps + fps));
     // AUPR-Out: OOD positive on negated scores; this group is a threshold point there too.
     if (b > 0) {
       const double tps_out = static_cast<double>(n_ood - fps_before);
       const double fps_out = static_cast<double>(n_id - tps_before);
       ap_out += static_cast<double>(b) * (tps_out / (tps_out + fps_out));
     }
-
     // EDGE reference rule: forward order is increasing recall, so "first minimum in
     // decreasing-recall order" is the LAST minimum (<=) up to the first full-recall point.
     if (!full_recall_seen) {
-      const double recall = static_cast<double>(tps) / P;
-      const double dist = std::fabs(recall - recall_level);
+      const double dist = std::fabs(static_cast<double>(tps) / P - recall_level);
       if (dist <= best_dist) {
         best_dist = dist;
         r.nearest.fpr = static_cast<double>(fps) / N;
@@ -106,31 +78,46 @@ SweepResult sweep(const std::vector<double>& id, const std::vector<double>& ood,
       }
       if (tps == n_id) full_recall_seen = true;
     }
-
     // OpenOOD rule. sklearn orders points by increasing original score; a point survives
     // drop_intermediate iff it is an end point or its group counts differ from those of the
     // group just above it (second differences of the cumulative counts). TPR decreases along
     // this sweep, so the answer is the last kept point with TPR >= level.
-    const bool kept = !drop_intermediate || first_group || last_group || a != prev_a ||
-                      b != prev_b;
-    if (kept) {
-      const double tpr = static_cast<double>(n_ood - fps_before) / N;
-      if (tpr >= tpr_level) {
-        r.ood_pos.fpr = static_cast<double>(n_id - tps_before) / P;
-        r.ood_pos.threshold = v;
-      }
+    const bool kept = !drop_intermediate || first_group || last_group || a != prev_a || b != prev_b;
+    if (kept && static_cast<double>(n_ood - fps_before) / N >= tpr_level) {
+      r.ood_pos.fpr = static_cast<double>(n_id - tps_before) / P;
+      r.ood_pos.threshold = v;
     }
-
     prev_a = a;
     prev_b = b;
     first_group = false;
   }
 
-  // The lowest-score point has TPR 1 and is always kept, so for tpr_level <= 1 a point exists.
-  r.auroc = static_cast<double>(auc2) / (2.0 * P * N);
-  r.aupr_in = ap_in / P;
-  r.aupr_out = ap_out / N;
-  return r;
+  SweepResult finish() {
+    // The lowest-score point has TPR 1 and is always kept, so for tpr_level <= 1 a point exists.
+    r.auroc = static_cast<double>(auc2) / (2.0 * static_cast<double>(n_id) * static_cast<double>(n_ood));
+    r.aupr_in = ap_in / static_cast<double>(n_id);
+    r.aupr_out = ap_out / static_cast<double>(n_ood);
+    return r;
+  }
+};
+
+SweepResult sweep(const std::vector<double>& id, const std::vector<double>& ood,
+                  double recall_level, double tpr_level, bool drop_intermediate) {
+  Sweep s;
+  s.n_id = id.size();
+  s.n_ood = ood.size();
+  s.recall_level = recall_level;
+  s.tpr_level = tpr_level;
+  s.drop_intermediate = drop_intermediate;
+  std::size_t i = 0, j = 0;
+  while (i < s.n_id || j < s.n_ood) {
+    const double v = i < s.n_id && j < s.n_ood ? std::max(id[i], ood[j]) : i < s.n_id ? id[i] : ood[j];
+    std::size_t a = 0, b = 0;
+    for (; i < s.n_id && id[i] == v; ++i) ++a;
+    for (; j < s.n_ood && ood[j] == v; ++j) ++b;
+    s.add_group(v, a, b, i == s.n_id && j == s.n_ood);
+  }
+  return s.finish();
 }
 
 SweepResult run(ScoreView id_scores, ScoreView ood_scores, double recall_level,

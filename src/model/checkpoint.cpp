@@ -80,6 +80,13 @@ void load_state_dict_strict(torch::nn::Module& module, const StateDict& dict, co
     if (v.is_floating_point() != t.is_floating_point())
       throw DataError(fmt::format("{}: {} has dtype {} in the file, {} in the model", head, key,
                                   c10::toString(v.scalar_type()), c10::toString(t.scalar_type())));
+    if (v.is_floating_point()) {
+      // NaN or inf weights make every output NaN: refuse them here, not after a night of inference.
+      const int64_t bad = v.numel() - torch::isfinite(v).sum().item<int64_t>();
+      if (bad > 0)
+        throw DataError(fmt::format("{}: {} holds {} non-finite values (NaN or inf) of {}", source, key, bad,
+                                    v.numel()));
+    }
     copies.emplace_back(t, &v);
     used.insert(key);
   }

@@ -55,111 +55,138 @@ class Unpickler {
   IValue run() {
     while (true) {
       const auto op = static_cast<uint8_t>(read_bytes(1)[0]);
-      switch (op) {
-        case 0x80: read_bytes(1); break;                                  // PROTO
-        case 0x95: read_bytes(8); break;                                  // FRAME (ignored)
-        case '.': {                                                       // STOP
-          fail_if(stack_.size() != 1, "the pickle does not end with exactly one object");
-          return stack_.back();
-        }
-        case '(': marks_.push_back(stack_.size()); break;                 // MARK
-        case '0': pop(); break;                                           // POP
-        case '1': pop_mark(); break;                                      // POP_MARK
-        case '2': fail_if(stack_.empty(), "DUP on an empty stack"); stack_.push_back(stack_.back()); break;
-        case 'N': stack_.emplace_back(); break;                           // NONE
-        case 0x88: stack_.emplace_back(true); break;                      // NEWTRUE
-        case 0x89: stack_.emplace_back(false); break;                     // NEWFALSE
-        case 'J': stack_.emplace_back(int64_t(read_le<int32_t>())); break;   // BININT
-        case 'K': stack_.emplace_back(int64_t(read_le<uint8_t>())); break;   // BININT1
-        case 'M': stack_.emplace_back(int64_t(read_le<uint16_t>())); break;  // BININT2
-        case 0x8a: stack_.emplace_back(read_long1()); break;                 // LONG1
-        case 'G': stack_.emplace_back(read_binfloat()); break;               // BINFLOAT
-        case 'X': stack_.emplace_back(read_bytes(read_le<uint32_t>())); break;  // BINUNICODE
-        case 0x8c: stack_.emplace_back(read_bytes(read_le<uint8_t>())); break;  // SHORT_BINUNICODE
-        case 0x8d: stack_.emplace_back(read_bytes(read_le<uint64_t>())); break; // BINUNICODE8
-        case 'U': stack_.emplace_back(read_bytes(read_le<uint8_t>())); break;   // SHORT_BINSTRING
-        case 'T': stack_.emplace_back(read_bytes(read_le<uint32_t>())); break;  // BINSTRING
-        case ')': stack_.emplace_back(c10::ivalue::Tuple::create(std::vector<IValue>{})); break;
-        case 't': stack_.emplace_back(c10::ivalue::Tuple::create(pop_mark())); break;  // TUPLE
-        case 0x85: tuple_of(1); break;                                    // TUPLE1
-        case 0x86: tuple_of(2); break;                                    // TUPLE2
-        case 0x87: tuple_of(3); break;                                    // TUPLE3
-        case ']': stack_.emplace_back(c10::impl::GenericList(c10::AnyType::get())); break;  // EMPTY_LIST
-        case 'l': {                                                       // LIST
-          c10::impl::GenericList list(c10::AnyType::get());
-          for (auto& v : pop_mark()) list.push_back(std::move(v));
-          stack_.emplace_back(std::move(list));
-          break;
-        }
-        case 'a': {                                                       // APPEND
-          IValue v = pop();
-          top("APPEND").toList().push_back(std::move(v));
-          break;
-        }
-        case 'e': {                                                       // APPENDS
-          auto items = pop_mark();
-          auto list = top("APPENDS").toList();
-          for (auto& v : items) list.push_back(std::move(v));
-          break;
-        }
-        case '}': stack_.emplace_back(new_dict()); break;                 // EMPTY_DICT
-        case 'd': {                                                       // DICT
-          auto items = pop_mark();
-          auto dict = new_dict();
-          set_items(dict, items);
-          stack_.emplace_back(std::move(dict));
-          break;
-        }
-        case 's': {                                                       // SETITEM
-          IValue v = pop(), k = pop();
-          auto dict = dict_at_top("SETITEM");
-          dict.insert_or_assign(std::move(k), std::move(v));
-          break;
-        }
-        case 'u': {                                                       // SETITEMS
-          auto items = pop_mark();
-          auto dict = dict_at_top("SETITEMS");
-          set_items(dict, items);
-          break;
-        }
-        case 'c': {                                                       // GLOBAL
-          std::string module = read_line();
-          std::string name = read_line();
-          stack_.emplace_back(global(module + "." + name));
-          break;
-        }
-        case 0x93: {                                                      // STACK_GLOBAL
-          const std::string name = pop().toStringRef();
-          const std::string module = pop().toStringRef();
-          stack_.emplace_back(global(module + "." + name));
-          break;
-        }
-        case 'q': memo_[read_le<uint8_t>()] = top("BINPUT"); break;       // BINPUT
-        case 'r': memo_[read_le<uint32_t>()] = top("LONG_BINPUT"); break; // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top("MEMOIZE"); break;           // MEMOIZE
-        case 'h': stack_.push_back(memo_get(read_le<uint8_t>())); break;  // BINGET
-        case 'j': stack_.push_back(memo_get(read_le<uint32_t>())); break; // LONG_BINGET
-        case 'R':                                                         // REDUCE
-        case 0x81: {                                                      // NEWOBJ
-          IValue args = pop();
-          IValue callable = pop();
-          stack_.push_back(call(callable, args));
-          break;
-        }
-        case 'b': {                                                       // BUILD
-          pop();  // the state: an OrderedDict's attributes (a state_dict's _metadata)
-          const IValue& target = top("BUILD");
-          fail_if(!target.isGenericDict() && !target.isTensor(), "BUILD (setstate) of an unsupported object");
-          break;
-        }
-        case 'Q': stack_.push_back(persistent_load(pop())); break;        // BINPERSID
-        default:
-          fail(fmt::format("unsupported pickle opcode 0x{:02x} at byte {}", op, pos_ - 1));
+      if (op == '.') {  // STOP
+        fail_if(stack_.size() != 1, "the pickle does not end with exactly one object");
+        return stack_.back();
       }
+      if (!stack_op(op) && !scalar_op(op) && !container_op(op) && !object_op(op))
+        fail(fmt::format("unsupported pickle opcode 0x{:02x} at byte {}", op, pos_ - 1));
     }
   }
 
  private:
+  // The opcodes in four groups, each a switch that returns false for an opcode not its own.
+
+  // Framing, marks and the memo.
+  bool stack_op(uint8_t op) {
+    switch (op) {
+      case 0x80: read_bytes(1); return true;                                  // PROTO
+      case 0x95: read_bytes(8); return true;                                  // FRAME (ignored)
+      case '(': marks_.push_back(stack_.size()); return true;                 // MARK
+      case '0': pop(); return true;                                           // POP
+      case '1': pop_mark(); return true;                                      // POP_MARK
+      case '2': fail_if(stack_.empty(), "DUP on an empty stack"); stack_.push_back(stack_.back()); return true;
+      case 'q': memo_[read_le<uint8_t>()] = top("BINPUT"); return true;       // BINPUT
+      case 'r': memo_[read_le<uint32_t>()] = top("LONG_BINPUT"); return true; // LONG_BINPUT
+      case 0x94: memo_[memo_.size()] = top("MEMOIZE"); return true;           // MEMOIZE
+      case 'h': stack_.push_back(memo_get(read_le<uint8_t>())); return true;  // BINGET
+      case 'j': stack_.push_back(memo_get(read_le<uint32_t>())); return true; // LONG_BINGET
+      default: return false;
+    }
+  }
+
+  // None, booleans, integers, floats and strings.
+  bool scalar_op(uint8_t op) {
+    switch (op) {
+      case 'N': stack_.emplace_back(); return true;                           // NONE
+      case 0x88: stack_.emplace_back(true); return true;                      // NEWTRUE
+      case 0x89: stack_.emplace_back(false); return true;                     // NEWFALSE
+      case 'J': stack_.emplace_back(int64_t(read_le<int32_t>())); return true;   // BININT
+      case 'K': stack_.emplace_back(int64_t(read_le<uint8_t>())); return true;   // BININT1
+      case 'M': stack_.emplace_back(int64_t(read_le<uint16_t>())); return true;  // BININT2
+      case 0x8a: stack_.emplace_back(read_long1()); return true;                 // LONG1
+      case 'G': stack_.emplace_back(read_binfloat()); return true;               // BINFLOAT
+      case 'X': stack_.emplace_back(read_bytes(read_le<uint32_t>())); return true;  // BINUNICODE
+      case 0x8c: stack_.emplace_back(read_bytes(read_le<uint8_t>())); return true;  // SHORT_BINUNICODE
+      case 0x8d: stack_.emplace_back(read_bytes(read_le<uint64_t>())); return true; // BINUNICODE8
+      case 'U': stack_.emplace_back(read_bytes(read_le<uint8_t>())); return true;   // SHORT_BINSTRING
+      case 'T': stack_.emplace_back(read_bytes(read_le<uint32_t>())); return true;  // BINSTRING
+      default: return false;
+    }
+  }
+
+  // Tuples, lists and dicts.
+  bool container_op(uint8_t op) {
+    switch (op) {
+      case ')': stack_.emplace_back(c10::ivalue::Tuple::create(std::vector<IValue>{})); return true;
+      case 't': stack_.emplace_back(c10::ivalue::Tuple::create(pop_mark())); return true;  // TUPLE
+      case 0x85: tuple_of(1); return true;                                    // TUPLE1
+      case 0x86: tuple_of(2); return true;                                    // TUPLE2
+      case 0x87: tuple_of(3); return true;                                    // TUPLE3
+      case ']': stack_.emplace_back(c10::impl::GenericList(c10::AnyType::get())); return true;  // EMPTY_LIST
+      case 'l': {                                                             // LIST
+        c10::impl::GenericList list(c10::AnyType::get());
+        for (auto& v : pop_mark()) list.push_back(std::move(v));
+        stack_.emplace_back(std::move(list));
+        return true;
+      }
+      case 'a': {                                                             // APPEND
+        IValue v = pop();
+        top("APPEND").toList().push_back(std::move(v));
+        return true;
+      }
+      case 'e': {                                                             // APPENDS
+        auto items = pop_mark();
+        auto list = top("APPENDS").toList();
+        for (auto& v : items) list.push_back(std::move(v));
+        return true;
+      }
+      case '}': stack_.emplace_back(new_dict()); return true;                 // EMPTY_DICT
+      case 'd': {                                                             // DICT
+        auto items = pop_mark();
+        auto dict = new_dict();
+        set_items(dict, items);
+        stack_.emplace_back(std::move(dict));
+        return true;
+      }
+      case 's': {                                                             // SETITEM
+        IValue v = pop(), k = pop();
+        dict_at_top("SETITEM").insert_or_assign(std::move(k), std::move(v));
+        return true;
+      }
+      case 'u': {                                                             // SETITEMS
+        auto items = pop_mark();
+        auto dict = dict_at_top("SETITEMS");
+        set_items(dict, items);
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  // Globals, calls, BUILD and the tensors' storages.
+  bool object_op(uint8_t op) {
+    switch (op) {
+      case 'c': {                                                             // GLOBAL
+        const std::string module = read_line();
+        const std::string name = read_line();
+        stack_.emplace_back(global(module + "." + name));
+        return true;
+      }
+      case 0x93: {                                                            // STACK_GLOBAL
+        const std::string name = pop().toStringRef();
+        const std::string module = pop().toStringRef();
+        stack_.emplace_back(global(module + "." + name));
+        return true;
+      }
+      case 'R':                                                               // REDUCE
+      case 0x81: {                                                            // NEWOBJ
+        IValue args = pop();
+        IValue callable = pop();
+        stack_.push_back(call(callable, args));
+        return true;
+      }
+      case 'b': {                                                             // BUILD
+        pop();  // the state: an OrderedDict's attributes (a state_dict's _metadata)
+        const IValue& target = top("BUILD");
+        fail_if(!target.isGenericDict() && !target.isTensor(), "BUILD (setstate) of an unsupported object");
+        return true;
+      }
+      case 'Q': stack_.push_back(persistent_load(pop())); return true;        // BINPERSID
+      default: return false;
+    }
+  }
+
   [[noreturn]] void fail(const std::string& what) const {
     throw DataError(fmt::format("{}: cannot read the torch.save file: {}", file_, what));
   }
@@ -360,12 +387,7 @@ c10::IValue load_torch_file(const std::filesystem::path& file) {
 
 void save_torch_file(const c10::IValue& value, const std::filesystem::path& file) {
   const std::vector<char> bytes = torch::pickle_save(value);
-  write_atomically(file, [&](const std::filesystem::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) throw DataError("cannot write " + file.string());
-  });
+  write_bytes_atomically(file, std::string(bytes.begin(), bytes.end()));
 }
 
 }  // namespace edge::model

@@ -68,17 +68,12 @@ DataParallelLoss data_parallel_objective(Mode mode, const torch::Tensor& z_in, c
   // EDGE: L = BCE + alpha * conf + beta * gap with the gap over (every OE sample of the
   // global batch) x (the k lowest-energy ID samples of the global batch).
   const EdgeLossParams& e = p.edge;
-  TORCH_CHECK(z_oe.defined() && z_oe.dim() == 2 && z_oe.size(1) == z_in.size(1),
-              "data_parallel_objective: expected OE logits [B_oe, ", z_in.size(1), "], got ",
-              z_oe.defined() ? z_oe.sizes() : c10::IntArrayRef{});
-  const int64_t b_local = z_in.size(0), o_local = z_oe.size(0);
-  const int64_t b_global = b_local * comm.world_size(), o_global = o_local * comm.world_size();
-  if (e.k < 1 || e.k > b_global)
-    throw UsageError("--k: bottom-k must be between 1 and the global ID batch size " + std::to_string(b_global) +
-                     ", got " + std::to_string(e.k));
+  const int64_t b_local = z_in.size(0);
+  check_bottom_k(e.k, b_local * comm.world_size(), "global ID batch size");
   const torch::Tensor bce = bce_loss(z_in, y).total;
-  const torch::Tensor conf = torch::softplus(z_oe).mean();
-  const torch::Tensor e_in = joint_energy(z_in), e_oe = joint_energy(z_oe);
+  const EdgeEnergies local = edge_energies(z_in, z_oe);
+  const int64_t o_global = z_oe.size(0) * comm.world_size();
+  const torch::Tensor &conf = local.conf, &e_in = local.e_in, &e_oe = local.e_oe;
   torch::Tensor e_in_all, e_oe_all;
   {
     torch::NoGradGuard no_grad;
@@ -93,8 +88,8 @@ DataParallelLoss data_parallel_objective(Mode mode, const torch::Tensor& z_in, c
   // d gap / d E_oe(i) sums over the global tail, d gap / d E_tail(j) over the global OE
   // batch: each rank differentiates its own OE samples against the (constant) global
   // tail and its own tail samples against the (constant) global OE energies.
-  const torch::Tensor gap_oe = torch::relu(e_oe.unsqueeze(1) - tail_all.unsqueeze(0) + e.margin).sum();
-  const torch::Tensor gap_tail = torch::relu(e_oe_all.unsqueeze(1) - own_tail.unsqueeze(0) + e.margin).sum();
+  const torch::Tensor gap_oe = energy_gap_pairs(e_oe, tail_all, e.margin).sum();
+  const torch::Tensor gap_tail = energy_gap_pairs(e_oe_all, own_tail, e.margin).sum();
   const double pairs = double(o_global) * double(e.k);
   DataParallelLoss out;
   out.surrogate = bce / w + e.alpha * conf / w + e.beta * (gap_oe + gap_tail) / pairs;

@@ -29,24 +29,34 @@ LossTerms bce_loss(const torch::Tensor& logits_in, const torch::Tensor& targets)
   return {bce, {{"bce", bce}}};
 }
 
+EdgeEnergies edge_energies(const torch::Tensor& logits_in, const torch::Tensor& logits_oe) {
+  TORCH_CHECK(logits_oe.defined() && logits_oe.dim() == 2 && logits_oe.size(0) >= 1 &&
+                  logits_oe.size(1) == logits_in.size(1),
+              "edge loss: expected OE logits [B_oe >= 1, ", logits_in.size(1), "], got ",
+              logits_oe.defined() ? logits_oe.sizes() : c10::IntArrayRef{});
+  // -log(1 - sigmoid(z)) == softplus(z), computed without overflow.
+  return {torch::softplus(logits_oe).mean(), joint_energy(logits_in), joint_energy(logits_oe)};
+}
+
+torch::Tensor energy_gap_pairs(const torch::Tensor& e_oe, const torch::Tensor& e_tail, double margin) {
+  return torch::relu(e_oe.unsqueeze(1) - e_tail.unsqueeze(0) + margin);
+}
+
+void check_bottom_k(int64_t k, int64_t batch, const char* batch_name) {
+  if (k < 1 || k > batch)
+    throw UsageError(fmt::format("--k: bottom-k must be between 1 and the {} {}, got {}", batch_name, batch, k));
+}
+
 LossTerms edge_loss(const torch::Tensor& logits_in, const torch::Tensor& targets,
                     const torch::Tensor& logits_oe, const EdgeLossParams& p) {
-  const int64_t b_in = logits_in.size(0);
-  if (p.k < 1 || p.k > b_in)
-    throw UsageError(fmt::format("--k: bottom-k must be between 1 and the ID batch size {}, got {}",
-                                 b_in, p.k));
-  TORCH_CHECK(logits_oe.dim() == 2 && logits_oe.size(0) >= 1 && logits_oe.size(1) == logits_in.size(1),
-              "edge_loss: expected OE logits [B_oe >= 1, ", logits_in.size(1), "], got ", logits_oe.sizes());
+  check_bottom_k(p.k, logits_in.size(0), "ID batch size");
   LossTerms t = bce_loss(logits_in, targets);
-  // -log(1 - sigmoid(z)) == softplus(z), computed without overflow.
-  const auto conf = torch::softplus(logits_oe).mean();
-  const torch::Tensor e_in = joint_energy(logits_in);
-  const torch::Tensor e_oe = joint_energy(logits_oe);
+  const EdgeEnergies e = edge_energies(logits_in, logits_oe);
   // Bottom-k ID energies; topk keeps the autograd path to the selected samples.
-  const torch::Tensor tail = std::get<0>(torch::topk(e_in, p.k, /*dim=*/0, /*largest=*/false));
-  const auto gap = torch::relu(e_oe.unsqueeze(1) - tail.unsqueeze(0) + p.margin).mean();
-  t.total = t.total + p.alpha * conf + p.beta * gap;
-  t.parts.emplace_back("conf", conf);
+  const torch::Tensor tail = std::get<0>(torch::topk(e.e_in, p.k, /*dim=*/0, /*largest=*/false));
+  const auto gap = energy_gap_pairs(e.e_oe, tail, p.margin).mean();
+  t.total = t.total + p.alpha * e.conf + p.beta * gap;
+  t.parts.emplace_back("conf", e.conf);
   t.parts.emplace_back("gap", gap);
   return t;
 }

@@ -1,6 +1,7 @@
 #include "edge/train/train_config.h"
 
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,7 +14,7 @@
 namespace edge::train {
 
 void TrainConfig::validate() const {
-  // Registry datasets (anything but fashion-lt) are checked when they are opened.
+  // The dataset itself (its name, files, sizes against --batch_size) is checked when it is opened.
   if (dataset.empty()) throw UsageError("--dataset: expected NAME[:PATH], got an empty string");
   if (image_size < 1) throw UsageError(fmt::format("--image_size must be at least 1, got {}", image_size));
   if (workers < 0) throw UsageError(fmt::format("--workers must be >= 0, got {}", workers));
@@ -24,17 +25,16 @@ void TrainConfig::validate() const {
   if (start_epoch < 0) throw UsageError(fmt::format("--start_epoch must be >= 0, got {}", start_epoch));
   if (batch_size < 1) throw UsageError(fmt::format("--batch_size must be at least 1, got {}", batch_size));
   if (oe_batch_size < 1) throw UsageError(fmt::format("--oe_batch_size must be at least 1, got {}", oe_batch_size));
-  if (dataset == "fashion-lt" && batch_size > data.id_train)
-    throw UsageError(fmt::format("--batch_size {} exceeds the ID training set size {} (--id_train)",
-                                 batch_size, data.id_train));
   if (schedule != "onecycle" && schedule != "cosine" && schedule != "constant")
     throw UsageError(fmt::format("--schedule: unknown schedule '{}' (expected onecycle, cosine or constant)", schedule));
   if (!(backbone_lr_mult > 0.0))
     throw UsageError(fmt::format("--backbone_lr_mult must be positive, got {}", backbone_lr_mult));
   if (mode == Mode::Joint && (k < 1 || k > batch_size))
     throw UsageError(fmt::format("--k: bottom-k must be between 1 and --batch_size {}, got {}", batch_size, k));
-  if (!(l_rate > 0.0) || !std::isfinite(l_rate))
-    throw UsageError(fmt::format("--l_rate must be a positive finite number, got {}", l_rate));
+  // The update runs in float32: a larger rate overflows there (LibTorch's message names no flag).
+  if (!(l_rate > 0.0) || !(l_rate <= std::numeric_limits<float>::max()))
+    throw UsageError(fmt::format("--l_rate must be a positive number a float32 holds (at most {:.3g}), got {}",
+                                 double(std::numeric_limits<float>::max()), l_rate));
   // Loss weights: a negative one would reward what the term penalises.
   for (const auto& [flag, v] : {std::pair<const char*, double>{"--alpha", alpha}, {"--energy_beta", energy_beta},
                                 {"--weight_decay", weight_decay}, {"--lambda_1", lambda_1}, {"--lambda_2", lambda_2}})

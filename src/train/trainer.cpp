@@ -13,9 +13,10 @@
 #include <torch/torch.h>
 
 #include "edge/common/allocator.h"
-#include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
+#include "edge/common/interrupt.h"
 #include "edge/data/loader.h"
+#include "edge/train/checkpoint_file.h"
 #include "edge/train/predict.h"
 
 namespace edge::train {
@@ -337,6 +338,15 @@ void Trainer::draw_progress(const EpochStats& st, int64_t epoch, int64_t step, i
        << std::flush;
 }
 
+void Trainer::stop_if_interrupted(int64_t epoch, int64_t step) const {
+  const int sig = pending_interrupt();
+  if (sig == 0) return;
+  throw Interrupted(sig, fmt::format("interrupted by {} in epoch {} at step {}/{}: that epoch is abandoned, the last "
+                                     "checkpoint ({}) is intact; continue with `edge train --resume RUN_DIR`",
+                                     signal_name(sig), epoch + 1, step, steps_per_epoch_,
+                                     epoch == 0 ? "none yet" : fmt::format("after epoch {}", epoch)));
+}
+
 EpochStats Trainer::run_epoch() {
   const auto t0 = Clock::now();
   model_->train();
@@ -351,6 +361,7 @@ EpochStats Trainer::run_epoch() {
   int64_t images = 0, finite_steps = 0;
   auto last_draw = Clock::now();
   for (int64_t step = 0; step < steps_per_epoch_; ++step, ++global_step_) {
+    stop_if_interrupted(epoch, step);
     const auto [input, y] = next_batch(flips.empty() ? nullptr : &flips[size_t(step)]);
     const std::optional<StepValues> v = train_step(input, y, params, epoch, step);
     if (!v) {
@@ -449,14 +460,13 @@ void Trainer::save_checkpoint(const std::filesystem::path& file) const {
     std::lock_guard<std::mutex> lock(gen.mutex());
     archive.write("torch_rng", gen.get_state());
   }
-  write_atomically(file, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+  write_sealed_archive(file, archive);
 }
 
 void Trainer::restore_checkpoint(const std::filesystem::path& file) {
-  if (!std::filesystem::exists(file)) throw DataError(fmt::format("checkpoint {} not found", file.string()));
+  torch::serialize::InputArchive archive;
+  read_sealed_archive(file, placement_.device, archive);
   try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(file.string(), placement_.device);
     c10::IValue meta_v;
     archive.read("meta", meta_v);
     const auto meta = nlohmann::json::parse(meta_v.toStringRef());

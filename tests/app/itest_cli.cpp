@@ -2,11 +2,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "edge/app/commands.h"
 #include "edge/common/atomic_file.h"
+#include "edge/common/run_lock.h"
 #include "edge/model/compute_mode.h"
 #include "support/test_support.h"
 #include "support/tiny_runs.h"
@@ -38,6 +41,17 @@ TEST(Cli, BadValuesNameTheFlag) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--n_epoch"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists("/nonexistent-never-written"));
+  // Integers that CLI11 alone would saturate or read as octal.
+  for (const char* bad : {"99999999999999999999", "010", "0x10"}) {
+    r = run({"train", "--k", bad, "--out", "/nonexistent-never-written"});
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_NE(r.err.find("--k: '" + std::string(bad) + "' is not a decimal integer in range"), std::string::npos)
+        << r.err;
+  }
+  // Two flags naming the score: refused, not one of them dropped.
+  r = run({"eval", "--checkpoint", "/nonexistent-never-written", "--ood", "energy", "--score_fn", "msp"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--ood and --score_fn"), std::string::npos) << r.err;
 }
 
 // Values that used to pass silently (issue 21): a negative seed wrapped to 2^64 - 1, negative
@@ -46,7 +60,7 @@ TEST(Cli, NegativeSeedsAndLossWeightsAreRefused) {
   edge::test::TempDir dir;
   for (const std::vector<std::string>& bad : {std::vector<std::string>{"--seed", "-1"}, {"--data_seed", "-3"},
                                               {"--alpha", "-1"}, {"--energy_beta", "-0.5"}, {"--weight_decay", "-1"},
-                                              {"--l_rate", "inf"}}) {
+                                              {"--l_rate", "inf"}, {"--l_rate", "1e300"}, {"--rho", "-1"}}) {
     auto args = std::vector<std::string>{"train", "--out", (dir.path() / "run").string()};
     args.insert(args.end(), bad.begin(), bad.end());
     const auto r = run(args);
@@ -267,6 +281,53 @@ TEST(Cli, FashionLtRunEvaluatesOnAnyRegistryOodSet) {
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("--ood_data"), std::string::npos) << r.err;
+}
+
+}  // namespace
+
+namespace {
+
+// Two writers, one run: while one process holds the run directory, a second `edge train
+// --out` of it is refused at once, naming the holder (--resume takes the same lock).
+TEST(Cli, ASecondWriterOfOneRunIsRefused) {
+  edge::test::TempDir dir;
+  const fs::path run_dir = dir.path() / "run";
+  edge::RunLock held(run_dir, "--out");
+  const auto r = run(edge::test::tiny_train_args(run_dir));
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("being written by another edge process (pid " + std::to_string(::getpid()) + ")"),
+            std::string::npos) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_FALSE(fs::exists(run_dir / "config.json"));
+}
+
+// A run that fails before its first epoch ends leaves no directory behind (nothing to
+// resume), and the lock of a failed run never blocks the next one.
+TEST(Cli, ARunThatFailsBeforeItsFirstEpochLeavesNoDirectory) {
+  edge::test::TempDir dir;
+  const fs::path run_dir = dir.path() / "run";
+  auto args = edge::test::tiny_train_args(run_dir);
+  args.insert(args.end(), {"--oe_data", "folder:" + (dir.path() / "missing").string()});
+  const auto r = run(args);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(run_dir)) << "left behind: " << run_dir;
+  edge::RunLock again(run_dir, "--out");  // free
+}
+
+// What a writer killed inside a checkpoint write leaves (a temporary sibling) is removed by
+// the next writer of the run; other files stay.
+TEST(Cli, TheNextWriterRemovesAKilledWritersTemporaries) {
+  edge::test::TempDir dir;
+  const fs::path run_dir = dir.path() / "run";
+  fs::create_directories(run_dir / "checkpoints");
+  for (const char* f : {"checkpoints/.last.ckpt.tmp123456", ".config.json.tmp42", "notes.tmp7", ".keep.tmpx"})
+    std::ofstream(run_dir / f) << "x";
+  { edge::RunLock lock(run_dir, "--resume"); }
+  EXPECT_FALSE(fs::exists(run_dir / "checkpoints/.last.ckpt.tmp123456"));
+  EXPECT_FALSE(fs::exists(run_dir / ".config.json.tmp42"));
+  EXPECT_TRUE(fs::exists(run_dir / "notes.tmp7"));
+  EXPECT_TRUE(fs::exists(run_dir / ".keep.tmpx"));
 }
 
 }  // namespace

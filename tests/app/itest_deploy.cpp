@@ -91,9 +91,9 @@ TEST(Deploy, CalibrateThenPredictAgreesWithEvalScoresAndModelOutputs) {
     const auto sc = edge::eval::read_score_file(scores / "energy_sum" / (std::string(file) + ".txt"));
     for (int i = 0; i < n; ++i) {
       const std::string name = fmt::format("{}_{:02}.png", file, i);
-      write_gray_png(images / name, set->images[i]);
+      write_gray_png(images / name, set->images->load(i));
       eval_score[(images / name).string()] = sc[size_t(i)];
-      written.push_back(set->images[i]);
+      written.push_back(set->images->load(i));
     }
   }
   r = edge::test::run_cli({"predict", "--checkpoint", run.string(), "--format", "jsonl", "--label_threshold", "0.3",
@@ -108,7 +108,7 @@ TEST(Deploy, CalibrateThenPredictAgreesWithEvalScoresAndModelOutputs) {
   torch::Tensor probs;
   {
     torch::NoGradGuard g;
-    probs = torch::sigmoid(net->forward(edge::data::to_float_input(torch::stack(written), 0.5, 0.5))).to(torch::kFloat64);
+    probs = torch::sigmoid(net->forward(edge::data::fashion_lt_transform().normalize(torch::stack(written)))).to(torch::kFloat64);
   }
   // Sorted folder order: id_test_*, noise_*, textures_* (as written).
   int decided = 0, ood = 0;

@@ -84,6 +84,20 @@ TEST(DataVerify, NusWideLabelRowMismatchIsReported) {
   EXPECT_NE(lines[0].find("nus_wide_train_label.txt: 3 label rows for the 4 images"), std::string::npos) << r.out;
 }
 
+// The downloads the paper uses lack some splits (COCO: no test2014/): verify checks the
+// splits that exist and says which are absent, without counting them as problems.
+TEST(DataVerify, AbsentSplitsAreNamedAndTheOthersVerified) {
+  edge::test::TempDir dir;
+  std::filesystem::copy(root() / "coco", dir.path() / "coco", std::filesystem::copy_options::recursive);
+  std::filesystem::remove_all(dir.path() / "coco" / "test2014");
+  const auto r = edge::test::run_cli({"data", "verify", "--dataset", "coco", "--data_root", dir.path().string()});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ID test: absent ("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test2014"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ID train coco/train2014: 3 images"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("data verify: no problems"), std::string::npos) << r.out;
+}
+
 TEST(DataVerify, UnknownNameAndMissingFolderAreOneLineErrors) {
   auto r = edge::test::run_cli({"data", "verify", "--dataset", "imagenet-1k"});
   EXPECT_EQ(r.code, 2);

@@ -133,6 +133,30 @@ TEST(DatasetReaders, ManifestErrorsNameFileAndLine) {
   EXPECT_NE(problems[1].find("train.csv:5"), std::string::npos) << problems[1];
 }
 
+// A spreadsheet's UTF-8 byte-order mark is no part of the first column's name; an image
+// listed twice is a problem naming both lines (it would be trained on twice as often).
+TEST(DatasetReaders, ManifestWithAByteOrderMarkAndARepeatedImage) {
+  edge::test::TempDir dir;
+  const auto file = dir.path() / "train.csv";
+  std::ofstream(file) << "\xEF\xBB\xBFimage,cat,dog\na.png,1,0\nb.png,0,1\na.png,0,1\n";
+  edge::data::Problems problems;
+  const Dataset d = edge::data::read_manifest(file, &problems);
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(d.size(), 2);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("train.csv:4: image a.png listed again (first on line 2)"), std::string::npos)
+      << problems[0];
+}
+
+TEST(DatasetReaders, CocoImageWithoutAFileNameIsNamedByItsId) {
+  edge::test::TempDir dir;
+  const auto json = dir.path() / "instances.json";
+  std::ofstream(json) << R"({"images": [{"id": 7, "file_name": "a.jpg"}, {"id": 8}],
+                             "categories": [{"id": 1, "name": "cat"}], "annotations": []})";
+  const auto msg = error_message([&] { edge::data::read_coco(json, dir.path()); });
+  EXPECT_NE(msg.find("instances.json: the image entry with id 8 has no file_name"), std::string::npos) << msg;
+}
+
 TEST(DatasetReaders, ImageFolderAnyDepthSortedWithKnownPixels) {
   const Dataset d = edge::data::open_dataset("folder:" + (root() / "folder").string(), "", "test");
   ASSERT_EQ(d.size(), 3);  // notes.txt skipped; b.JPG upper case accepted
@@ -247,18 +271,42 @@ TEST(DatasetRegistry, OpenBenchmarkAssemblesIdOeAndOodSets) {
 
 namespace {
 
-TEST(DatasetReaders, ImageSetAdapterKeepsImagesAndLabels) {
-  edge::data::ImageSet set{"toy", torch::arange(2 * 1 * 2 * 2).to(torch::kUInt8).view({2, 1, 2, 2}),
-                           torch::tensor({1.0f, 0.0f, 0.0f, 1.0f}).view({2, 2})};
-  const Dataset d = edge::data::dataset_from_image_set(set, {"a", "b"});
-  EXPECT_EQ(d.name, "toy");
-  EXPECT_EQ(d.class_names, (std::vector<std::string>{"a", "b"}));
-  EXPECT_TRUE(torch::equal(d.images->load(1), set.images[1]));
-  EXPECT_TRUE(torch::equal(d.labels, set.labels));
-  const Dataset unlabelled = edge::data::dataset_from_image_set({"oe", set.images, {}}, {"a", "b"});
-  EXPECT_FALSE(unlabelled.has_labels());
-  EXPECT_TRUE(unlabelled.class_names.empty());
+TEST(DatasetReaders, BuiltInBenchmarkOpensAtTheSpecsSizesWithRegistrySetsBesideItsOwn) {
+  edge::data::BenchmarkSpec spec;
+  spec.dataset = "fashion-lt";
+  spec.builtin.id_train = 16;
+  spec.builtin.id_val = 8;
+  spec.builtin.id_test = 12;
+  spec.builtin.oe_train = 10;
+  spec.builtin.ood_test = 5;
+  spec.builtin.seed = 3;
+  spec.oe_data = "fashion-lt-oe";
+  spec.ood_data = {"noise-blobs:7", "bag", "fashion-lt-noise"};
+  const edge::data::Benchmark b = edge::data::open_benchmark(spec);
+  EXPECT_EQ(b.num_classes(), 8);
+  EXPECT_EQ(b.id_train.size(), 16);
+  EXPECT_EQ(b.id_val.size(), 8);
+  EXPECT_EQ(b.id_test.size(), 12);
+  EXPECT_EQ(b.oe_train.size(), 10);
+  ASSERT_EQ(b.ood_tests.size(), 3u);  // in the order asked for, the registry's set among the built-in ones
+  EXPECT_EQ(b.ood_tests[0].size(), 7);
+  EXPECT_EQ(b.ood_tests[0].images->load(0).size(0), 3);  // generated noise stays 3x32x32 until the transform
+  EXPECT_EQ(b.ood_tests[1].name, "bag");
+  EXPECT_EQ(b.ood_tests[2].name, "noise");
+  EXPECT_EQ(b.ood_tests[2].size(), 5);
+  // The very sets the builder makes at those sizes and seed.
+  edge::data::FashionLtParts parts;
+  parts.id_train = parts.id_val = parts.oe_train = false;
+  parts.ood = {"bag"};
+  const edge::data::Benchmark direct = edge::data::build_fashion_lt(spec.builtin, parts);
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(b.id_test), edge::data::stack_images(direct.id_test)));
+  EXPECT_TRUE(torch::equal(b.id_test.labels, direct.id_test.labels));
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(b.ood_tests[1]), edge::data::stack_images(direct.ood("bag"))));
   EXPECT_THROW(edge::data::open_dataset("fashion-lt:somewhere", "", "train"), edge::UsageError);
+  // Its bare OOD names are its own only in a run on it: elsewhere `bag` is no registry name.
+  spec.dataset = "manifest:/nonexistent";
+  spec.ood_data = {"bag"};
+  EXPECT_THROW(edge::data::open_benchmark(spec), std::runtime_error);
 }
 
 }  // namespace

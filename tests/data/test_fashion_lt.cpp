@@ -28,7 +28,7 @@ const edge::data::Benchmark& bench0() {
 TEST(FashionLt, ShapesAndSets) {
   const auto& b = bench0();
   EXPECT_EQ(b.num_classes(), 8);
-  EXPECT_EQ(b.id_train.images.sizes(), (std::vector<int64_t>{3000, 1, 56, 56}));
+  EXPECT_EQ(edge::data::stack_images(b.id_train).sizes(), (std::vector<int64_t>{3000, 1, 56, 56}));
   EXPECT_EQ(b.id_train.labels.sizes(), (std::vector<int64_t>{3000, 8}));
   EXPECT_EQ(b.id_test.size(), 400);
   EXPECT_EQ(b.oe_train.size(), 200);
@@ -44,7 +44,7 @@ TEST(FashionLt, EachCanvasHasOneToFourItemsAndLabels) {
   EXPECT_GE(per_image.min().item<float>(), 1.f);
   EXPECT_LE(per_image.max().item<float>(), 4.f);
   // Non-empty cells (2x2 grid of 28x28) are between 1 and 4 and at least the label count.
-  const auto cells = b.id_train.images.view({3000, 2, 28, 2, 28}).amax({2, 4}).gt(0).sum({1, 2});
+  const auto cells = edge::data::stack_images(b.id_train).view({3000, 2, 28, 2, 28}).amax({2, 4}).gt(0).sum({1, 2});
   EXPECT_TRUE(cells.ge(1).all().item<bool>());
   EXPECT_TRUE(cells.le(4).all().item<bool>());
   EXPECT_TRUE(cells.ge(per_image.to(torch::kLong)).all().item<bool>());
@@ -63,19 +63,19 @@ TEST(FashionLt, ClassFrequenciesAreLongTailed) {
 
 TEST(FashionLt, DeterministicPerSeedAndSetSizeIndependent) {
   const auto again = edge::data::build_fashion_lt(small(0));
-  EXPECT_TRUE(torch::equal(again.id_train.images, bench0().id_train.images));
-  EXPECT_TRUE(torch::equal(again.oe_train.images, bench0().oe_train.images));
-  EXPECT_TRUE(torch::equal(again.ood("textures").images, bench0().ood("textures").images));
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(again.id_train), edge::data::stack_images(bench0().id_train)));
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(again.oe_train), edge::data::stack_images(bench0().oe_train)));
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(again.ood("textures")), edge::data::stack_images(bench0().ood("textures"))));
   auto other = small(0);
   other.id_train = 500;  // another set's size must not change the test set
   edge::data::FashionLtParts parts;
   parts.oe_train = false;
   parts.ood = {"bag"};
   const auto b2 = edge::data::build_fashion_lt(other, parts);
-  EXPECT_TRUE(torch::equal(b2.id_test.images, bench0().id_test.images));
-  EXPECT_TRUE(torch::equal(b2.ood("bag").images, bench0().ood("bag").images));
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(b2.id_test), edge::data::stack_images(bench0().id_test)));
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(b2.ood("bag")), edge::data::stack_images(bench0().ood("bag"))));
   const auto b3 = edge::data::build_fashion_lt(small(1), parts);
-  EXPECT_FALSE(torch::equal(b3.id_test.images, bench0().id_test.images));
+  EXPECT_FALSE(torch::equal(edge::data::stack_images(b3.id_test), edge::data::stack_images(bench0().id_test)));
 }
 
 TEST(FashionLt, MissingSourceIsNamed) {

@@ -71,53 +71,10 @@ edge::train::TrainConfig tiny_config() {
   return c;
 }
 
-// One `edge` process with extra environment variables, its output in files.
-struct Proc {
-  pid_t pid = -1;
-  fs::path out, err;
-};
-
-Proc start_edge(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
-                const fs::path& log_stem) {
-  Proc p{-1, log_stem.string() + ".out", log_stem.string() + ".err"};
-  std::vector<std::string> argv{EDGE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  p.pid = ::fork();
-  if (p.pid == 0) {
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    const int o = ::open(p.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int e = ::open(p.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execv(cargv[0], cargv.data());
-    ::_exit(127);
-  }
-  return p;
-}
-
-// Exit code, or -1 after killing it when it runs past `limit` (the test's hard bound).
-int wait_for(Proc& p, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  while (Clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(p.pid, &status, WNOHANG) == p.pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(p.pid, SIGKILL);
-  ::waitpid(p.pid, nullptr, 0);
-  return -1;
-}
-
-std::string slurp(const fs::path& f) {
-  std::ifstream in(f);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using edge::test::Proc;
+using edge::test::slurp;
+using edge::test::start_edge;
+using edge::test::wait_for;
 
 std::vector<std::pair<std::string, std::string>> rank_env(int rank, int world, int port) {
   return {{"RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(world)}, {"LOCAL_RANK", std::to_string(rank)},
@@ -253,7 +210,7 @@ TEST(Distributed, ResumesWithAnotherNumberOfProcesses) {
   parts.id_test = false;
   parts.ood.clear();
   const auto sets = edge::data::build_fashion_lt(config.data, parts);
-  const auto data = edge::train::in_memory_training_data(sets, 2);
+  const auto data = edge::train::pipeline_data(sets, edge::data::run_recipe(config.dataset, 0, true), 2);
   std::ostringstream log;
   edge::train::Trainer straight(config, data, log);
   straight.fit();

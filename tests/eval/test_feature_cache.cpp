@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "edge/data/image_set.h"
+#include <filesystem>
+#include <fstream>
+
+#include "edge/data/fashion_lt.h"
 #include "edge/eval/eval_set.h"
 #include "edge/eval/feature_cache.h"
 #include "edge/eval/score_files.h"
@@ -46,6 +49,29 @@ TEST(FeatureCache, SecondLookupReadsTheFileWithoutExtracting) {
   again.get(key("ood_bag"), [&] { ++calls; return fake(4.0); });
   EXPECT_EQ(calls, 4);
   EXPECT_EQ(again.misses(), 3);
+}
+
+// A damaged entry (a truncated write, a bad disk) is recomputed and rewritten, not a dead end
+// for every later evaluation.
+TEST(FeatureCache, AnUnreadableEntryIsRebuilt) {
+  edge::test::TempDir dir;
+  {
+    edge::eval::FeatureCache cache(dir.path());
+    cache.get(key(), [&] { return fake(1.0); });
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    if (e.path().extension() == ".pt") std::ofstream(e.path(), std::ios::trunc) << "not a torch file";
+  edge::eval::FeatureCache again(dir.path());
+  int calls = 0;
+  const auto f = again.get(key(), [&] { ++calls; return fake(5.0); });
+  EXPECT_EQ(calls, 1);
+  ASSERT_EQ(again.rebuilt().size(), 1u);
+  EXPECT_NE(again.rebuilt()[0].find(".pt"), std::string::npos) << again.rebuilt()[0];
+  EXPECT_TRUE(torch::equal(f.features.logits, fake(5.0).features.logits));
+  edge::eval::FeatureCache third(dir.path());  // rewritten: a plain hit now
+  third.get(key(), [&] { ++calls; return fake(6.0); });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(third.hits(), 1);
 }
 
 TEST(FeatureCache, DisabledCacheAlwaysExtracts) {
@@ -97,7 +123,7 @@ TEST(FeatureCache, ExtractFeaturesMatchesTheForwardPass) {
   t.normalization = edge::data::Normalization::ScaleShift;
   const auto f = edge::eval::extract_features(net, memory_set(images), t, 2, 1, nullptr);
   torch::NoGradGuard ng;
-  const auto x = edge::data::to_float_input(images, 0.5, 0.5);
+  const auto x = edge::data::fashion_lt_transform().normalize(images);
   EXPECT_TRUE(torch::allclose(f.logits, net->forward(x), 1e-5, 1e-5));
   EXPECT_EQ(f.pooled.size(0), 5);
   EXPECT_EQ(f.hidden.size(1), 16);

@@ -7,7 +7,6 @@
 
 #include "edge/data/dataset.h"
 #include "edge/data/fashion_lt.h"
-#include "edge/data/image_set.h"
 #include "edge/train/predict.h"
 #include "edge/model/bn_folding.h"
 #include "edge/model/multilabel_net.h"
@@ -95,8 +94,8 @@ TEST(BnFoldingPredict, ReferenceModeIsTheUnfoldedForwardBitForBit) {
   const auto images = random_canvases(7);
   const torch::Tensor logits = logits_of(net, images, ComputeMode{});
   torch::NoGradGuard no_grad;
-  const torch::Tensor direct = torch::cat({net->forward(edge::data::to_float_input(images.slice(0, 0, 4), 0.5, 0.5)),
-                                           net->forward(edge::data::to_float_input(images.slice(0, 4), 0.5, 0.5))});
+  const torch::Tensor direct = torch::cat({net->forward(edge::data::fashion_lt_transform().normalize(images.slice(0, 0, 4))),
+                                           net->forward(edge::data::fashion_lt_transform().normalize(images.slice(0, 4)))});
   EXPECT_TRUE(torch::equal(logits, direct));
 }
 
@@ -115,7 +114,7 @@ TEST(BnFoldingPredict, Bf16ChannelsLastFoldedIsCloseToFp32AndLeavesTheModelAsItW
   // The folded copies are gone: an fp32 forward is the unfolded one.
   torch::NoGradGuard no_grad;
   net->eval();
-  const auto x = edge::data::to_float_input(images, 0.5, 0.5);
+  const auto x = edge::data::fashion_lt_transform().normalize(images);
   EXPECT_LT(max_rel_diff(net->forward(x), ref), 1e-5);
 }
 

@@ -1,6 +1,7 @@
 // Strict state_dict loading (--pretrained and run checkpoints) and the torch.save reader.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include <torch/torch.h>
@@ -56,6 +57,23 @@ TEST(StrictLoad, PretrainedBackboneLoadsAndIgnoresTheClassifier) {
   torch::manual_seed(6);
   MultiLabelNet plain(c);
   EXPECT_FALSE(torch::all(module_state(*plain).at("backbone.conv1.weight") == 0.25).item<bool>());
+}
+
+// Weights holding NaN (a diverged or damaged file) are refused at load, naming the key and
+// the count, and the model keeps its own weights.
+TEST(StrictLoad, NonFiniteWeightsAreRefused) {
+  edge::test::TempDir dir;
+  StateDict sd = torchvision_resnet18_state();
+  sd.at("layer2.0.conv1.weight").view(-1).slice(0, 0, 1000).fill_(std::nan(""));
+  sd.at("layer2.0.conv1.weight").view(-1)[1000] = INFINITY;
+  save_dict(sd, dir.path() / "nan.pth");
+  ModelConfig c;
+  c.arch = "resnet18";
+  c.in_channels = 3;
+  c.pretrained = (dir.path() / "nan.pth").string();
+  const std::string msg = error_message([&] { build_model(c); });
+  EXPECT_NE(msg.find("nan.pth"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("layer2.0.conv1.weight holds 1001 non-finite values"), std::string::npos) << msg;
 }
 
 TEST(StrictLoad, MismatchesNameTheKeyAndBothShapes) {

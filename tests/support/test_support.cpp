@@ -1,16 +1,81 @@
 #include "support/test_support.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <random>
-#include <stdexcept>
 #include <sstream>
-#include <sys/wait.h>
+#include <stdexcept>
+#include <thread>
 
 #include "edge/app/commands.h"
 
 namespace edge::test {
+
+Proc start_edge(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+                const std::filesystem::path& log_stem) {
+  Proc p{-1, log_stem.string() + ".out", log_stem.string() + ".err"};
+  std::vector<std::string> argv{EDGE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  p.pid = ::fork();
+  if (p.pid == 0) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    const int o = ::open(p.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int e = ::open(p.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::execv(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  return p;
+}
+
+int wait_for(Proc& p, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(p.pid, &status, WNOHANG) == p.pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(p.pid, SIGKILL);
+  ::waitpid(p.pid, nullptr, 0);
+  return -1;
+}
+
+std::string slurp(const std::filesystem::path& f) {
+  std::ifstream in(f);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+FileSizeLimit::FileSizeLimit(uint64_t bytes) {
+  rlimit lim{};
+  getrlimit(RLIMIT_FSIZE, &lim);
+  old_cur_ = lim.rlim_cur;
+  old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+  lim.rlim_cur = bytes;
+  setrlimit(RLIMIT_FSIZE, &lim);
+}
+
+FileSizeLimit::~FileSizeLimit() {
+  rlimit lim{};
+  getrlimit(RLIMIT_FSIZE, &lim);
+  lim.rlim_cur = old_cur_;
+  setrlimit(RLIMIT_FSIZE, &lim);
+  std::signal(SIGXFSZ, old_handler_);
+}
 
 std::filesystem::path fixtures_dir() { return EDGE_TEST_FIXTURES; }
 

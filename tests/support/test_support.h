@@ -1,10 +1,13 @@
 // Helpers shared by the test executables.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <exception>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edge/common/cpu_features.h"
@@ -43,6 +46,37 @@ struct CliResult {
 CliResult run_cli(std::vector<std::string> args);
 
 // A fresh empty directory under the system temp dir, removed by the destructor.
+// One `edge` process (the built binary) with extra environment variables, its output in
+// files `log_stem`.out / .err.
+struct Proc {
+  int pid = -1;
+  std::filesystem::path out, err;
+};
+Proc start_edge(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+                const std::filesystem::path& log_stem);
+
+// Its exit code (128 + signal if a signal ended it), or -1 after killing it when it runs
+// past `limit` (the test's hard bound).
+int wait_for(Proc& p, std::chrono::seconds limit);
+
+// A whole file as a string ("" if it cannot be read).
+std::string slurp(const std::filesystem::path& f);
+
+// A limit on the size of files this process writes, for the life of the object: a write past
+// it fails with EFBIG ("File too large"), as a full disk fails a write (SIGXFSZ is ignored
+// meanwhile).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(uint64_t bytes);
+  ~FileSizeLimit();
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  uint64_t old_cur_ = 0;
+  void (*old_handler_)(int) = nullptr;
+};
+
 class TempDir {
  public:
   TempDir();

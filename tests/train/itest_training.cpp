@@ -49,7 +49,7 @@ edge::train::PipelineData small_data() {
     parts.ood.clear();
     return edge::data::build_fashion_lt(small_config("joint").data, parts);
   }();
-  return edge::train::in_memory_training_data(b, 2);
+  return edge::train::pipeline_data(b, edge::data::run_recipe(small_config("joint").dataset, 0, true), 2);
 }
 
 class EveryMode : public ::testing::TestWithParam<std::string> {};
@@ -137,6 +137,47 @@ TEST(TrainEpoch, EpochByEpochEqualsFitAndStopsAfterTheLast) {
   EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2);
   EXPECT_THROW(stepped.train_epoch(), edge::UsageError);
   EXPECT_EQ(stepped.epochs_done(), 2);
+}
+
+TEST(Checkpoint, OneThatDoesNotFitOnTheDiskIsAnErrorAndLeavesNothing) {
+  edge::test::TempDir dir;
+  std::ostringstream log;
+  edge::train::Trainer t(small_config("joint"), small_data(), log);
+  std::string msg;
+  {
+    edge::test::FileSizeLimit limit(16 * 1024);
+    try {
+      t.save_checkpoint(dir.path() / "last.ckpt");
+    } catch (const edge::DataError& e) {
+      msg = e.what();
+    }
+  }
+  EXPECT_NE(msg.find("last.ckpt"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("File too large"), std::string::npos) << msg;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+// One flipped byte inside a checkpoint's data (where LibTorch's own reader notices nothing)
+// is caught by the checkpoint's seal: a one-line DataError naming the file, no resume.
+TEST(Checkpoint, AFlippedByteIsCaughtByItsChecksum) {
+  edge::test::TempDir dir;
+  std::ostringstream log;
+  edge::train::Trainer t(small_config("joint"), small_data(), log);
+  const auto file = dir.path() / "last.ckpt";
+  t.save_checkpoint(file);
+  t.restore_checkpoint(file);  // sealed and intact: loads
+  std::string bytes = edge::test::slurp(file);
+  bytes[bytes.size() / 2] ^= 0x10;  // the middle of the file: the sealed payload's data
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  try {
+    t.restore_checkpoint(file);
+    FAIL() << "a corrupt checkpoint was resumed from";
+  } catch (const edge::DataError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("corrupt"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
 }
 
 TEST(Resume, RejectsAnotherConfigurationAndCorruptFiles) {
@@ -230,6 +271,12 @@ TEST(TrainCli, ConfigFilesWithCommandLineOverrideAndResume) {
   r = run_cli({"train", "--config", (dir.path() / "bad.json").string(), "--out", (dir.path() / "b").string()});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("n_epochs"), std::string::npos) << r.err;
+  // An empty list is no value: refused, not filled with the next command-line token.
+  std::ofstream(dir.path() / "empty.json") << R"({"out": []})";
+  r = run_cli({"train", "--config", (dir.path() / "empty.json").string(), "--print_config"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("'out' is an empty list"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists("--print_config"));
 }
 
 }  // namespace

@@ -51,6 +51,24 @@ struct Dataset {
 // " (subset)" suffix. Throws DataError for an index out of range.
 Dataset subset(const Dataset& set, const std::vector<int64_t>& indices);
 
+// Every image of `set` as one uint8 [N, C, H, W] tensor; throws DataError naming the set if
+// the images differ in size or channels. For sets held in memory and for tests.
+torch::Tensor stack_images(const Dataset& set);
+
+// What one training / evaluation run reads: the ID splits and the OE / OOD sets, every one a
+// Dataset (in memory or on disk alike).
+struct Benchmark {
+  std::string name;
+  std::vector<std::string> class_names;
+  Dataset id_train, id_val, id_test;  // no images (size 0) where not needed
+  Dataset oe_train;                   // size 0 when no OE set was given or needed
+  std::vector<Dataset> ood_tests;     // in the order they were asked for
+
+  int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
+  // The OOD set named `set_name`; throws UsageError listing the names it holds.
+  const Dataset& ood(const std::string& set_name) const;
+};
+
 // n indices spread evenly over [0, size): floor(i * size / n), i < n (all of them when
 // n <= 0 or n >= size). Deterministic, no random draw, so a subsample is the same on
 // every machine.

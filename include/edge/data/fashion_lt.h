@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "edge/data/augment.h"
-#include "edge/data/image_set.h"
+#include "edge/data/dataset.h"
 
 namespace edge::data {
 
@@ -41,6 +41,8 @@ struct FashionLtOptions {
   void resolve_default_paths();
 };
 
+// Its registry name (data/registry.h), the default --dataset.
+inline constexpr char kFashionLtName[] = "fashion-lt";
 inline constexpr int64_t kFashionLtClasses = 8;
 inline constexpr int64_t kFashionLtSide = 56;
 // Normalisation applied to fashion-lt inputs: (x/255 - mean) / std.
@@ -63,7 +65,8 @@ struct FashionLtParts {
   std::vector<std::string> ood = fashion_lt_ood_names();
 };
 
-// Builds the benchmark. Throws DataError naming the missing file or folder if a source
+// Builds the benchmark, each part a Dataset over its canvases in memory (OOD sets named bag,
+// textures, noise; ID classes kFashionLtClasses, the test split labelled). Throws DataError naming the missing file or folder if a source
 // is not installed, UsageError for an unknown OOD set name.
 Benchmark build_fashion_lt(const FashionLtOptions& options, const FashionLtParts& parts = {});
 

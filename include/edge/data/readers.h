@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "edge/data/dataset.h"
-#include "edge/data/image_set.h"
 
 namespace edge::data {
 
@@ -76,9 +75,6 @@ Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split
 //   - every other column is a class (header = class name) holding 0 or 1.
 // Other columns are not allowed in the 0/1 form (they would be read as classes).
 Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems = nullptr);
-
-// fashion-lt's in-memory sets as Datasets (images stay in memory).
-Dataset dataset_from_image_set(const ImageSet& set, const std::vector<std::string>& class_names);
 
 // ---- OE / OOD sets (unlabelled) ------------------------------------------------------
 

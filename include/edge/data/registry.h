@@ -42,6 +42,7 @@
 
 #include "edge/data/augment.h"
 #include "edge/data/dataset.h"
+#include "edge/data/fashion_lt.h"
 #include "edge/data/readers.h"
 
 namespace edge::data {
@@ -66,44 +67,55 @@ Dataset open_dataset(const DatasetSpec& spec, const std::filesystem::path& data_
                      const std::string& flag = "--dataset", Problems* problems = nullptr);
 Dataset open_dataset(const std::string& spec, const std::filesystem::path& data_root, const std::string& split);
 
-// What one training / evaluation run reads.
+// What one training / evaluation run reads. Empty oe_data / ood_data mean none: the run's
+// defaults are the caller's (RunRecipe below).
 struct BenchmarkSpec {
   std::string dataset;                // --dataset NAME[:PATH] (an ID set)
   std::filesystem::path data_root;    // --data_root
-  std::string oe_data;                // --oe_data NAME[:PATH]; empty = none (fashion-lt: fashion-lt-oe)
-  std::vector<std::string> ood_data;  // --ood_data, one spec each; empty = none (fashion-lt: its three)
+  std::string oe_data;                // --oe_data NAME[:PATH]; empty = none
+  std::vector<std::string> ood_data;  // --ood_data, one spec each; empty = none
+  FashionLtOptions builtin;           // sizes and seed of the built-in benchmark, when --dataset names it
   bool need_train = true, need_val = true, need_test = true, need_oe = true, need_ood = true;
 };
 
-struct DatasetBenchmark {
-  std::string name;
-  std::vector<std::string> class_names;
-  Dataset id_train, id_val, id_test;  // undefined images (size 0) where not needed
-  Dataset oe_train;                   // size 0 when no OE set was given or needed
-  std::vector<Dataset> ood_tests;     // one per --ood_data entry, in order
-
-  int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
-};
-
-// How a run on ID set `dataset` (NAME[:PATH]) turns images into network inputs: the
-// training transform (with its random flip only when `hflip`), the deterministic evaluation
-// transform that every evaluated set takes (ID and OOD alike, whatever their sizes and
-// colours), and whether the trainer flips whole slots instead of a transform step
-// (train::PipelineData::batch_flips; it draws them only with --hflip).
-// fashion-lt: fashion_lt_transform for both, batch flips; every other set: the reference's
-// transforms at `image_size`.
-struct InputRecipe {
+// How a run on ID set `dataset` (NAME[:PATH]) trains and is evaluated, as that set's
+// conventions decide:
+// - train / eval: the training transform (its random flip only when `hflip`) and the
+//   deterministic evaluation transform that every evaluated set takes (ID and OOD alike,
+//   whatever their sizes and colours); `batch_flips`: the trainer flips whole slots instead
+//   of a transform step (train::PipelineData::batch_flips; drawn only with --hflip).
+// - default_oe / default_ood: the OE set when --oe_data is not given, the OOD sets when
+//   --ood_data is not given (empty: --ood_data is required).
+// - id_test_split: the labelled split evaluation scores as ID -- "test", or "val" where the
+//   reference scores its validation loader as ID (COCO's and VOC's test splits have no labels).
+// - in_channels: what the evaluation transform hands the network (1 gray, 3 RGB).
+// The built-in benchmark: fashion_lt_transform for both, batch flips, its own OE and three
+// OOD sets, test split, gray. Every other set: the reference's transforms at `image_size`,
+// imagenet-22k (weg.py's --oe_data default), no default OOD sets, val split, RGB.
+struct RunRecipe {
   Transform train, eval;
   bool batch_flips = false;
+  std::string default_oe;
+  std::vector<std::string> default_ood;
+  std::string id_test_split;
+  int64_t in_channels = 3;
+  bool builtin = false;  // built in memory from BenchmarkSpec::builtin (no files under --data_root)
 };
-InputRecipe input_recipe(const std::string& dataset, int64_t image_size, bool hflip);
+RunRecipe run_recipe(const std::string& dataset, int64_t image_size, bool hflip);
 
-// Opens the ID train / val / test splits, the OE set (split train) and each OOD set
-// (split test). Throws UsageError naming the flag (--dataset, --oe_data, --ood_data) for an
-// unknown name, an OOD/OE name given as --dataset or the reverse, DataError for missing
-// files, and DataError if the labelled ID splits disagree on the class list. Unlabelled ID
-// splits (VOC2012 / COCO test, as in the reference) get the labelled splits' class names
-// and no labels.
-DatasetBenchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems = nullptr);
+// Opens the ID train / val / test splits, the OE set (split train) and each OOD set (split
+// test), in the order given. The built-in benchmark is built once at spec.builtin's sizes
+// and seed, and its own OE / OOD names (fashion-lt-oe, bag or fashion-lt-bag, textures,
+// noise) come from that build; any other OE / OOD name is opened from the registry, so
+// every registry set works with every run. Throws UsageError naming the flag (--dataset,
+// --oe_data, --ood_data) for an unknown name, an OOD/OE name given as --dataset or the
+// reverse, DataError for missing files, and DataError if the labelled ID splits disagree on
+// the class list. Unlabelled ID splits (VOC2012 / COCO test, as in the reference) get the
+// labelled splits' class names and no labels.
+Benchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems = nullptr);
+
+// The class names of spec.dataset (read from its validation split; the built-in
+// benchmark's without building anything). Throws as open_benchmark.
+std::vector<std::string> benchmark_class_names(const BenchmarkSpec& spec);
 
 }  // namespace edge::data

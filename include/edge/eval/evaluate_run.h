@@ -13,8 +13,7 @@ namespace edge::eval {
 
 struct EvalParams {
   std::filesystem::path checkpoint;          // run directory
-  std::vector<std::string> ood_data = {"bag", "textures", "noise"};  // fashion-lt's names and/or registry NAME[:PATH]
-  bool ood_data_given = true;  // false: ood_data holds the fashion-lt default (an error for registry datasets)
+  std::vector<std::string> ood_data;  // registry NAME[:PATH]s (the built-in run's own too); empty: the dataset's default OOD sets
   int64_t workers = 2;         // input-pipeline threads
   std::filesystem::path data_root;  // registry sets' default locations; "" = the run's --data_root
   int64_t fit_max_images = 0;  // registry datasets: training images the scores fit on (0 = all; else spread evenly)

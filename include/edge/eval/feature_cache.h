@@ -50,15 +50,18 @@ class FeatureCache {
  public:
   // `dir` empty: caching disabled (every get extracts).
   explicit FeatureCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  // The cached features of `key`, or extract() written to the cache (atomically) first.
+  // The cached features of `key`, or extract() written to the cache (atomically) first. An
+  // entry that cannot be read is extracted and rewritten (its error kept in rebuilt()).
   ExtractedSet get(const CacheKey& key, const std::function<ExtractedSet()>& extract);
   int64_t hits() const { return hits_; }
+  const std::vector<std::string>& rebuilt() const { return rebuilt_; }
   int64_t misses() const { return misses_; }
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
   std::filesystem::path dir_;
   int64_t hits_ = 0, misses_ = 0;
+  std::vector<std::string> rebuilt_;
 };
 
 }  // namespace edge::eval

@@ -44,7 +44,7 @@ torch::Tensor dataset_logits(TrainedRun& run, const data::Dataset& set, int64_t 
 
 // Logits of image files exactly as `edge eval` computes them for any set of the run: decoded
 // to RGB and read through the input pipeline (`workers` threads) with the run's evaluation
-// transform (data::input_recipe), in the run's precision with BatchNorm folded where
+// transform (data::run_recipe), in the run's precision with BatchNorm folded where
 // `edge eval` folds it:
 //   fashion-lt runs: resized to 56x56 with Pillow's bilinear filter when the size differs (a
 //     56x56 file is used as is, like the test set), then gray as PIL's convert("L"),

@@ -42,6 +42,18 @@ LossTerms bce_loss(const torch::Tensor& logits_in, const torch::Tensor& targets)
 LossTerms edge_loss(const torch::Tensor& logits_in, const torch::Tensor& targets,
                     const torch::Tensor& logits_oe, const EdgeLossParams& params);
 
+// EDGE's pieces, shared by edge_loss and its data-parallel form (data_parallel.h), which
+// differ only in which batch (the process's or the global one) each piece sees.
+// The energies of one forward pass: JointEnergy of the ID and OE logits, and L_conf.
+struct EdgeEnergies {
+  torch::Tensor conf, e_in, e_oe;
+};
+EdgeEnergies edge_energies(const torch::Tensor& logits_in, const torch::Tensor& logits_oe);
+// The hinge of every (OE i, tail j) pair, relu(E_oe[i] - E_tail[j] + m): [B_oe, k].
+torch::Tensor energy_gap_pairs(const torch::Tensor& e_oe, const torch::Tensor& e_tail, double margin);
+// Throws UsageError naming --k unless 1 <= k <= batch (`batch_name` says which batch).
+void check_bottom_k(int64_t k, int64_t batch, const char* batch_name);
+
 // Softmax cross-entropy with (multi-hot) soft targets, as PyTorch's F.cross_entropy with
 // float targets: mean over samples of -sum_c y_c log_softmax(z)_c.
 torch::Tensor soft_target_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets);

@@ -15,7 +15,7 @@
 namespace edge::train {
 
 struct TrainConfig {
-  std::string dataset = "fashion-lt";  // --dataset NAME[:PATH]: fashion-lt (in memory) or a registry set (data/registry.h)
+  std::string dataset = data::kFashionLtName;  // --dataset NAME[:PATH]: a registry set (data/registry.h), built-in by default
   std::filesystem::path data_root;     // --data_root: default locations of registry datasets
   std::string oe_data;                 // --oe_data NAME[:PATH]: OE set for registry datasets
   int64_t image_size = 256;            // --image_size: input side for registry datasets (the reference: 256)

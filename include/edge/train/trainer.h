@@ -113,6 +113,9 @@ class Trainer {
   std::optional<StepValues> train_step(const torch::Tensor& input, const torch::Tensor& y,
                                        const ObjectiveParams& params, int64_t epoch, int64_t step);
   double validate();
+  // Throws Interrupted (common/interrupt.h) if SIGINT / SIGTERM arrived: checked between
+  // steps, so no checkpoint is ever cut short.
+  void stop_if_interrupted(int64_t epoch, int64_t step) const;
   void draw_progress(const EpochStats& st, int64_t epoch, int64_t step, int64_t finite_steps, double images,
                      double elapsed) const;
   torch::Tensor next_oe_indices();

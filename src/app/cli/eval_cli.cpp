@@ -20,15 +20,15 @@ class EvalCommand final : public BoundCommand<EvalParams> {
     cmd_->add_option("--checkpoint", p_.checkpoint, "run directory written by `edge train`")->required();
     ood_opt_ = cmd_->add_option("--ood_data", ood_list_,
                                 "comma-separated OOD sets: NAME[:PATH] registry sets (e.g. folder:DIR,noise-blobs:500), "
-                                "converted to the run's input; a fashion-lt run also has its own bag, textures and noise")
-                   ->capture_default_str();
+                                "converted to the run's input; a fashion-lt run also has its own bag, textures and noise "
+                                "(its default; other datasets have none, so the flag is required there)");
     cmd_->add_option("--workers", p_.workers, "input-pipeline threads")->capture_default_str();
     cmd_->add_option("--data_root", p_.data_root,
                      "folder holding the registry datasets' default locations (default: the run's --data_root)");
     cmd_->add_option("--fit_max_images", p_.fit_max_images,
                      "registry datasets: fit the scores on at most this many training images, spread evenly (0 = all)")
         ->capture_default_str();
-    cmd_->add_option("--score_fn,--scores", p_.score_fn,
+    score_opt_ = cmd_->add_option("--score_fn,--scores", p_.score_fn,
                      "comma-separated OOD scores (higher = more in-distribution): " +
                          fmt::format("{}", fmt::join(score::score_names(), " | ")))
         ->capture_default_str();
@@ -46,9 +46,12 @@ class EvalCommand final : public BoundCommand<EvalParams> {
 
 
   int run(const Context& ctx) override {
+    if (ood_ref_opt_->count() > 0 && score_opt_->count() > 0)
+      throw UsageError("--ood and --score_fn both name the score; give one of them");
     if (ood_ref_opt_->count() > 0) p_.score_fn = reference_score_name(ood_, method_);
     p_.ood_data = split_list(ood_list_);
-    p_.ood_data_given = ood_opt_->count() > 0;
+    if (ood_opt_->count() > 0 && p_.ood_data.empty())
+      throw UsageError("--ood_data: expected at least one OOD set NAME[:PATH], got an empty list");
     p_.tail_j.clear();
     for (const auto& s : split_list(tail_list_)) {
       try {
@@ -62,8 +65,8 @@ class EvalCommand final : public BoundCommand<EvalParams> {
   }
 
  private:
-  CLI::Option *ood_opt_ = nullptr, *ood_ref_opt_ = nullptr;
-  std::string ood_list_ = "bag,textures,noise", tail_list_ = "0,1,2,3,4", ood_, method_ = "sum";
+  CLI::Option *ood_opt_ = nullptr, *ood_ref_opt_ = nullptr, *score_opt_ = nullptr;
+  std::string ood_list_, tail_list_ = "0,1,2,3,4", ood_, method_ = "sum";
 };
 
 }  // namespace

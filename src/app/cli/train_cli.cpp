@@ -12,6 +12,7 @@
 #include "edge/app/commands.h"
 #include "edge/common/device.h"
 #include "edge/common/error.h"
+#include "edge/common/interrupt.h"
 #include "edge/common/list_flag.h"
 #include "edge/dist/launcher.h"
 
@@ -94,6 +95,7 @@ class TrainCommand final : public Command {
   int run(const Context& ctx) override {
     if (print_config_) return print_config(ctx.out);
     if (!device_ids_.empty() || nproc_ != 0) return launch_workers(ctx.expanded_args, device_ids_, nproc_, launch_);
+    const InterruptScope interrupts;  // SIGINT / SIGTERM end training between steps (common/interrupt.h)
     if (resume_opt_->count() > 0) {
       check_resume_alone();
       resume_train(resume_dir_, ctx.out, ctx.live_progress, launch_);
@@ -124,7 +126,7 @@ class TrainCommand final : public Command {
   // only by their spelling: printing a configuration must not need them; CUDA: fp32, NCHW).
   int print_config(std::ostream& out) const {
     train::TrainConfig resolved = config_;
-    if (resolved.dataset == "fashion-lt") resolved.data.resolve_default_paths();
+    resolved.data.resolve_default_paths();  // as run_train does
     resolved.validate();
     const bool on_cuda = !device_ids_.empty() || launch_.device.rfind("cuda", 0) == 0;
     resolved.resolve_compute_mode(torch::Device(on_cuda ? torch::kCUDA : torch::kCPU));
@@ -150,7 +152,6 @@ class TrainCommand final : public Command {
     EvalParams e;
     e.checkpoint = out_dir_;
     e.ood_data = split_list(ood_data_);
-    e.ood_data_given = true;
     e.score_fn = score_fn;
     e.device = launch_.device;
     e.workers = config_.workers;
