@@ -1,16 +1,28 @@
-// EDGE end to end, this project vs two PyTorch peers, in one run on the same data, model,
-// batch sizes and thread count (issue 7):
+// EDGE end to end, this project vs PyTorch peers, in one run on the same data, model, batch
+// sizes and thread count (issues 7 and 19):
 //   (a) training step: ID + OE batch, forward, EDGE loss (BCE + alpha softplus + beta gap,
 //       bottom-k), backward, SGD step; images/s (ID + OE) per epoch of --steps steps,
 //   (b) evaluation: images/s to logits + JointEnergy scores (eval mode, no grad),
 //   (c) metrics: FPR95 + AUROC + AUPR on --scores scores (half ID, half OOD), seconds.
 // Columns: `edge` (this program in the compute mode of --precision / --channels_last, by
-// default auto, i.e. bf16 channels-last on a CPU with native bf16, the program's own default
-// mode (see BENCHMARKS.md), through the real Trainer, predict_logits and
-// compute_ood_metrics), `edge fp32` (the reference compute
-// mode), and the peers of bench/edge_peer.py: `official` (fp32 NCHW loop as the official
-// EDGE code runs it; sklearn for metrics) and `tuned` (channels-last, with bf16 autocast where
-// the CPU has native bf16).
+// default auto, i.e. the program's own default mode for this CPU (see BENCHMARKS.md), through
+// the real Trainer, predict_logits and compute_ood_metrics), `edge fp32` (the reference compute
+// mode), and the peers of bench/edge_peer.py:
+//   `official`  fp32 NCHW loop as the official EDGE code runs it, eager no_grad evaluation,
+//               sklearn for metrics (unchanged since issue 7, so train_vs_official stays
+//               comparable with older runs);
+//   `best`      the strongest plain PyTorch on this CPU: before the sessions one calibration
+//               process races every configuration a user could pick (fp32 / bf16 autocast x
+//               NCHW / channels-last) and the fastest trains here; its evaluation is the frozen,
+//               optimised TorchScript model in the faster layout (scores checked equal to the
+//               eager model's), its metrics a numpy sort-based computation (checked equal to
+//               sklearn's to 1e-12 in the peer, request "verify").
+// Both `best` processes (calibration and sessions) run under the allocator policy of the C++
+// side (GLIBC_TUNABLES = src/common/allocator.cpp's mallopt values): the C++ side keeps freed
+// memory in its heap, and a PyTorch user can do the same without code. Every worker inherits
+// this program's environment, so DNNL_MAX_CPU_ISA / ONEDNN_MAX_CPU_ISA (and ATEN_CPU_CAPABILITY)
+// cap the peers' oneDNN (the same libdnnl) as they cap the C++ side's kernels and its CPU
+// detection (src/common/cpu_features.cpp); the report names the caps in force.
 //
 // Every side runs in its own worker process (bench/support/worker_process.h; this program
 // re-runs itself with --worker for its own sides) and the sides are interleaved: round r
@@ -25,8 +37,12 @@
 // The data are synthetic uint8 images of fashion-lt's shape (1x56x56) and multi-hot labels,
 // written once to a temporary folder that every worker reads (same images and labels; the
 // peers also read the batch orders and flips, the C++ Trainer draws its own).
-// The last line is `train_speedup=... eval_speedup=... metrics_speedup=... train_vs_tuned=...`
-// (the `edge` column vs the official-style peer, and vs the tuned peer for training).
+// FLOP figures: sustained training GFLOP/s (3x the forward FLOPs per image) as a fraction of the
+// GEMM peak of the precision that side computes in, measured in this run (torch::mm of two
+// 2048x2048 matrices, fp32 and bf16, same thread count, before and after the sessions).
+// The last line is `train_vs_best=... eval_vs_frozen=... metrics_vs_numpy=... train_vs_official=...`
+// (the `edge` column vs the `best` peer's training, frozen evaluation and numpy metrics, and vs
+// the official-style training; medians of the per-round ratios).
 // --scale adds this project's time and peak memory for 1x/2x/4x the training-set size and
 // 1x/4x/16x the evaluated images (in this process, after the workers have ended).
 //
@@ -40,6 +56,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -56,6 +73,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "edge/common/allocator.h"
 #include "edge/data/fashion_lt.h"
 #include "edge/data/readers.h"
 #include "edge/data/registry.h"
@@ -284,11 +302,13 @@ int run_worker(const Options& o) {
 struct Side {
   std::string name;
   std::vector<std::string> argv;
+  std::vector<std::string> env;  // "NAME=value" added to the worker's environment
+  std::string precision;         // what its training computes in, for its GEMM peak
   std::unique_ptr<edge::bench::WorkerProcess> worker;
   std::vector<double> train, eval, metrics;  // per reported round, sessions in order
   std::vector<double> session_train;         // median training images/s of each session
   double train_mb = std::nan(""), eval_mb = std::nan(""), metrics_mb = std::nan("");  // max over sessions
-  json metric_values;
+  std::map<std::string, json> last;          // the latest answer to each request
 };
 
 // Runs `rounds` rounds of `request` on every side in `sides` (rotating the order, starting
@@ -304,7 +324,7 @@ void run_phase(std::vector<Side*> sides, const std::string& request, const std::
       Side* s = sides[(i + first + size_t(r)) % n];
       const json answer = s->worker->request(request);
       if (r >= warmup) out(*s).push_back(answer.at(key).get<double>());
-      if (request == "metrics") s->metric_values = answer.at("values");
+      s->last[request] = answer;
     }
     std::cerr << fmt::format("bench_edge: {} round {}/{} done\n", request, r + 1, warmup + rounds);
   }
@@ -314,10 +334,10 @@ void run_phase(std::vector<Side*> sides, const std::string& request, const std::
   }
 }
 
-Side& by_name(std::vector<Side>& sides, const std::string& name) {
+Side* find_side(std::vector<Side>& sides, const std::string& name) {
   for (Side& s : sides)
-    if (s.name == name) return s;
-  throw std::runtime_error("no side " + name);
+    if (s.name == name) return &s;
+  return nullptr;
 }
 
 // Per-round ratios a[r] / b[r] (both measured in the same round).
@@ -337,6 +357,172 @@ std::string fmt_stat(const std::vector<double>& v, int digits) {
 }
 std::string fmt_mb(double v) { return std::isfinite(v) ? fmt::format("{:.0f}", v) : "-"; }
 
+// GFLOP/s of torch::mm on two 2048x2048 matrices of `dtype` in this process (the coordinator,
+// with the sides' thread count; the workers wait for requests meanwhile): the best of up to five
+// calls within ~2 s. The first call warms the thread pool and packing buffers and is left out,
+// unless it is slow (bf16 without native support: seconds per call), when it is the measurement.
+double gemm_gflops(torch::ScalarType dtype) {
+  constexpr int64_t n = 2048;
+  const torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
+  double best = 0.0, spent = 0.0;
+  for (int call = 0, timed = 0; timed < 5 && spent < 2.0; ++call) {
+    const auto t0 = Clock::now();
+    const torch::Tensor c = torch::mm(a, b);
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    spent += s;
+    if (call == 0 && s < 0.5) continue;
+    ++timed;
+    best = std::max(best, 2.0 * double(n) * double(n) * double(n) / s / 1e9);
+  }
+  return best;
+}
+
+// The GEMM peaks of both precisions, measured before and after the sessions (the machine's speed
+// drifts over minutes); the peak is the larger.
+struct GemmPeaks {
+  std::map<std::string, std::vector<double>> gflops;  // "fp32" / "bf16" -> one figure per measurement
+  void measure() {
+    gflops["fp32"].push_back(gemm_gflops(torch::kFloat32));
+    gflops["bf16"].push_back(gemm_gflops(torch::kBFloat16));
+  }
+  double peak(const std::string& precision) const {
+    const auto& v = gflops.at(precision);
+    return *std::max_element(v.begin(), v.end());
+  }
+};
+
+// The environment every `best` process gets: the C++ side's mallopt settings as glibc tunables
+// (after any the user set, so that they take effect).
+std::string peer_allocator_env() {
+  const std::string ours = fmt::format("glibc.malloc.trim_threshold={}:glibc.malloc.mmap_threshold={}",
+                                       edge::kTrimThresholdBytes, edge::kMmapThresholdBytes);
+  const char* user = std::getenv("GLIBC_TUNABLES");
+  return "GLIBC_TUNABLES=" + (user && *user ? std::string(user) + ":" + ours : ours);
+}
+
+// The CPU-ISA switches in force (passed on to every worker by inheritance), for the report.
+std::string isa_caps() {
+  std::vector<std::string> caps;
+  for (const char* name : {"DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY"})
+    if (const char* v = std::getenv(name); v && *v) caps.push_back(fmt::format("{}={}", name, v));
+  return caps.empty() ? "none" : fmt::format("{}", fmt::join(caps, " "));
+}
+
+constexpr int kCalibrationRounds = 3;
+constexpr int64_t kCalibrationSteps = 6;
+
+// The race of edge_peer.py's training configurations in one process under the peer allocator
+// setting; its answer: images/s per config, rounds each ran, failures and the fastest ("best").
+json calibrate_peers(const Options& o, const std::filesystem::path& spec_file, const std::string& alloc_env) {
+  std::cerr << "bench_edge: calibrating the PyTorch training configurations\n";
+  edge::bench::WorkerProcess calibration("calibrate", {o.python, o.peer, spec_file.string(), "calibrate"},
+                                         {alloc_env});
+  return calibration.request("calibrate");
+}
+
+// Writes the shared data (images, labels, batch orders, flips, scores) for the workers.
+void write_shared_data(const Options& o, const std::filesystem::path& dir, int64_t n_train) {
+  const edge::data::Benchmark data = make_data(n_train, o.eval_images);
+  std::mt19937_64 rng(1);
+  std::vector<double> id_scores(o.scores / 2), ood_scores(o.scores - o.scores / 2);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (auto& x : id_scores) x = normal(rng) + 1.0;
+  for (auto& x : ood_scores) x = normal(rng);
+  using edge::model::save_torch_file;
+  const int64_t epochs = o.repeats + 1, per_step = kBatch + kOeBatch;
+  std::vector<torch::Tensor> orders, oe_orders;
+  for (int64_t e = 0; e < epochs; ++e) {
+    orders.push_back(torch::randperm(n_train, torch::kInt64));
+    oe_orders.push_back(torch::randperm(n_train, torch::kInt64));
+  }
+  save_torch_file(edge::data::stack_images(data.id_train), dir / "id_images.pt");
+  save_torch_file(data.id_train.labels, dir / "id_labels.pt");
+  save_torch_file(edge::data::stack_images(data.oe_train), dir / "oe_images.pt");
+  save_torch_file(edge::data::stack_images(data.id_test), dir / "eval_images.pt");
+  save_torch_file(torch::stack(orders), dir / "orders.pt");
+  save_torch_file(torch::stack(oe_orders), dir / "oe_orders.pt");
+  save_torch_file((torch::rand({epochs, o.steps, per_step}) < 0.5).to(torch::kUInt8), dir / "flips.pt");
+  write_raw(dir / "scores_id.f64", id_scores);
+  write_raw(dir / "scores_ood.f64", ood_scores);
+}
+
+json make_spec(const Options& o, const std::filesystem::path& dir) {
+  const auto cfg = bench_config(o.threads, o.steps * kBatch, "fp32", false);
+  return {{"dir", dir.string()}, {"threads", o.threads}, {"train_steps", o.steps}, {"repeats", o.repeats},
+          {"batch", kBatch}, {"oe_batch", kOeBatch}, {"eval_batch", kEvalBatch}, {"hidden", kHidden},
+          {"num_classes", kClasses}, {"alpha", cfg.alpha}, {"beta", cfg.energy_beta}, {"k", cfg.k}, {"m", cfg.m},
+          {"mean", edge::data::kFashionLtMean}, {"std", edge::data::kFashionLtStd}, {"precision", o.precision},
+          {"channels_last", o.channels_last}, {"calibration_steps", std::min(o.steps, kCalibrationSteps)},
+          {"calibration_rounds", kCalibrationRounds}};
+}
+
+// What the run found besides the sides' columns, for the report.
+struct RunInfo {
+  double fwd_flops = std::nan("");
+  std::string versions = fmt::format("LibTorch {}", TORCH_VERSION);
+  json calibration;               // calibrate_peers' answer
+  std::vector<json> frozen;       // the best peer's evaluation choice, per session
+  json verify;                    // numpy vs sklearn, from the best peer
+  GemmPeaks peaks;
+};
+
+// Same scores, same definitions: this project's AUROC and AUPR-In must agree with sklearn's to
+// 1e-9, numpy's all three with sklearn's to 1e-12 (the peer asserts it too, in "verify").
+void check_metric_values(std::vector<Side>& sides) {
+  const Side *e = find_side(sides, "edge"), *off = find_side(sides, "official"), *best = find_side(sides, "best");
+  if (!off || !off->last.count("metrics")) return;
+  const json& ref = off->last.at("metrics").at("values");
+  const auto differ = [&](const Side* s, const std::vector<std::string>& keys, double tol) {
+    if (!s || !s->last.count("metrics")) return false;
+    const json& v = s->last.at("metrics").at("values");
+    for (const auto& k : keys)
+      if (std::fabs(v.at(k).get<double>() - ref.at(k).get<double>()) > tol) return true;
+    return false;
+  };
+  if (differ(e, {"auroc", "aupr_in"}, 1e-9) || differ(best, {"auroc", "aupr_in", "fpr95_roc"}, 1e-12))
+    throw std::runtime_error(fmt::format("metrics disagree with sklearn: edge {}, numpy {}, sklearn {}",
+                                         e ? e->last.at("metrics").dump() : "-",
+                                         best ? best->last.at("metrics").dump() : "-", ref.dump()));
+}
+
+// One session: fresh workers for every side, then the training, evaluation and metrics phases.
+void run_session(const Options& o, std::vector<Side>& sides, int session, RunInfo& info) {
+  std::cerr << fmt::format("bench_edge: session {}/{}: starting the workers\n", session + 1, o.sessions);
+  std::vector<Side*> all, metric_sides;
+  for (Side& s : sides) {
+    s.worker = std::make_unique<edge::bench::WorkerProcess>(s.name, s.argv, s.env);
+    all.push_back(&s);
+    if (s.name != "edge fp32") metric_sides.push_back(&s);
+  }
+  Side* off = find_side(sides, "official");
+  Side* best = find_side(sides, "best");
+  if (session == 0 && off) {
+    const json peer = off->worker->request("info");
+    info.fwd_flops = peer.at("forward_flops_per_image").get<double>();
+    info.versions += fmt::format(" | PyTorch {}, scikit-learn {}, NumPy {} ({})",
+                                 peer.at("torch_version").get<std::string>(),
+                                 peer.at("sklearn_version").get<std::string>(),
+                                 peer.at("numpy_version").get<std::string>(), o.python);
+  }
+  const size_t first = size_t(session);
+  run_phase(all, "train", "img_s", 1, o.repeats, first, [](Side& s) -> auto& { return s.train; },
+            [](Side& s) -> double& { return s.train_mb; });
+  for (Side& s : sides)
+    s.session_train.push_back(
+        edge::bench::sample_stats(std::vector<double>(s.train.end() - o.repeats, s.train.end())).median);
+  run_phase(all, "eval", "img_s", 1, o.repeats, first, [](Side& s) -> auto& { return s.eval; },
+            [](Side& s) -> double& { return s.eval_mb; });
+  if (best) info.frozen.push_back(best->last.at("eval").value("frozen", json()));
+  // The metrics' repeats are spread over the sessions (single-threaded, little to vary).
+  const int metric_rounds = o.metric_repeats / o.sessions + (session < o.metric_repeats % o.sessions ? 1 : 0);
+  if (metric_rounds > 0)
+    run_phase(metric_sides, "metrics", "s", 0, metric_rounds, first, [](Side& s) -> auto& { return s.metrics; },
+              [](Side& s) -> double& { return s.metrics_mb; });
+  // After every measured phase, so that sklearn's run in the best peer's process leaves its
+  // timings and peak memory alone.
+  if (best && session == o.sessions - 1) info.verify = best->worker->request("verify");
+  for (Side& s : sides) s.worker.reset();  // quit
+}
 // --scale: this project alone, in this process, after the workers have ended.
 void print_scale(const Options& o, int64_t n_train) {
   std::cout << "\nscale (this project, edge mode, in one process): time and peak memory vs size\n"
@@ -372,6 +558,127 @@ void print_scale(const Options& o, int64_t n_train) {
   }
 }
 
+
+void print_header(const Options& o, const RunInfo& info, const std::string& edge_mode) {
+  std::cout << fmt::format(
+      "EDGE step, evaluation and metrics: this project vs PyTorch peers (bench/bench_edge, bench/edge_peer.py)\n"
+      "CPU: {}; {} intra-op threads, 1 inter-op, on every side; CPU-ISA caps in force (every side): {}\n{}\n"
+      "model: small_resnet (width 16) + clssimp (hidden {}), 8 classes, input 1x56x56 uint8 -> normalised float\n"
+      "train: batch {} ID + {} OE, EDGE loss with the gap term (k 32, m 1), SGD nesterov + one-cycle; {} steps per "
+      "timed epoch\neval: {} images, batch {}, logits + JointEnergy; metrics: {} scores ({} ID + {} OOD, float64)\n"
+      "every side in its own process, interleaved: round r runs one epoch / eval pass / metrics computation of each "
+      "side in rotated order;\n{} sessions, each with fresh worker processes; figures: median [min-max] over {} "
+      "sessions x {} rounds after 1 warm-up round per session (metrics: {} rounds in all);\npeak = the largest "
+      "worker VmHWM in the phase (MiB)\nedge = this project with --precision {}; edge fp32 = its "
+      "reference mode (fp32 NCHW); official = the official EDGE loop (fp32 NCHW, eager no_grad eval, sklearn);\n"
+      "best = the fastest plain-PyTorch training configuration of the calibration below, evaluating with the frozen "
+      "TorchScript model, metrics with numpy; best runs under {}\n\n",
+      cpu_name(), o.threads, isa_caps(), info.versions, kHidden, kBatch, kOeBatch, o.steps, o.eval_images,
+      kEvalBatch, o.scores, o.scores / 2, o.scores - o.scores / 2, o.sessions, o.sessions, o.repeats,
+      o.metric_repeats, edge_mode, peer_allocator_env());
+}
+
+void print_table(const std::vector<Side>& sides) {
+  std::cout << "| side | train img/s | train peak MiB | eval img/s | eval peak MiB | metrics s | metrics peak MiB |\n"
+               "|---|---:|---:|---:|---:|---:|---:|\n";
+  for (const Side& s : sides)
+    std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", s.name, fmt_stat(s.train, 0),
+                             fmt_mb(s.train_mb), fmt_stat(s.eval, 0), fmt_mb(s.eval_mb), fmt_stat(s.metrics, 3),
+                             fmt_mb(s.metrics_mb));
+  std::cout << "\ntraining img/s, median of each session (one process per side and session):";
+  for (const Side& s : sides) std::cout << fmt::format(" {} {:.0f};", s.name, fmt::join(s.session_train, " / "));
+  std::cout << "\n";
+}
+
+// How the best peer was chosen: the training race, the frozen model's layout race and score
+// check, and numpy's agreement with sklearn.
+void print_peer_choices(const RunInfo& info) {
+  if (info.calibration.is_null()) return;
+  const json& c = info.calibration;
+  std::vector<std::string> configs;
+  for (const auto& [name, rate] : c.at("img_s").items())
+    configs.push_back(fmt::format("{} {:.0f} img/s ({} rounds)", name, rate.get<double>(),
+                                  c.at("rounds").at(name).get<int>()));
+  for (const auto& [name, why] : c.at("failed").items()) configs.push_back(fmt::format("{} failed: {}", name, why.get<std::string>()));
+  std::cout << fmt::format(
+      "\nbest peer, training: calibration in one process, 1 warm-up step then {} interleaved rounds of {} steps per "
+      "configuration, median img/s; a configuration under {:.2f}x the leader leaves the race: {} -> best = {}\n",
+      kCalibrationRounds, c.at("steps").get<int>(), c.at("prune_below").get<double>(), fmt::join(configs, ", "),
+      c.at("best").get<std::string>());
+  for (size_t s = 0; s < info.frozen.size(); ++s) {
+    const json& f = info.frozen[s];
+    if (f.is_null()) continue;
+    std::vector<std::string> layouts;
+    for (const auto& [layout, rate] : f.at("img_s").items())
+      layouts.push_back(fmt::format("{} {:.0f} img/s, scores vs eager {:.2g}", layout, rate.get<double>(),
+                                    f.at("max_score_diff").at(layout).get<double>()));
+    std::cout << fmt::format("best peer, evaluation (frozen TorchScript {}), session {}: {} -> {} (score check: "
+                             "max |frozen - eager| / (1 + |eager|) <= {:g})\n", f.at("precision").get<std::string>(),
+                             s + 1, fmt::join(layouts, "; "), f.at("layout").get<std::string>(),
+                             f.at("tol").get<double>());
+  }
+  if (!info.verify.is_null())
+    std::cout << fmt::format("best peer, metrics: numpy vs sklearn on the bench scores, max |diff| {:.2g} over "
+                             "AUROC / AUPR-In / FPR95 (asserted <= {:g})\n",
+                             info.verify.at("max_diff").get<double>(), info.verify.at("tol").get<double>());
+}
+
+// Sustained training GFLOP/s of each side against the measured GEMM peak of its precision.
+void print_flops(const Options& o, const std::vector<Side>& sides, const RunInfo& info) {
+  if (!std::isfinite(info.fwd_flops)) return;
+  std::cout << fmt::format("GEMM peak (torch::mm 2048x2048x2048 in this run, {} threads; before / after the "
+                           "sessions): fp32 {:.1f} GFLOP/s ({:.1f}), bf16 {:.1f} GFLOP/s ({:.1f})\n",
+                           o.threads, info.peaks.peak("fp32"), fmt::join(info.peaks.gflops.at("fp32"), " / "),
+                           info.peaks.peak("bf16"), fmt::join(info.peaks.gflops.at("bf16"), " / "));
+  for (const Side& s : sides) {
+    if (s.train.empty()) continue;
+    // Training ~ 3x the forward FLOPs (forward, input gradients, weight gradients).
+    const double gflops = 3.0 * info.fwd_flops * edge::bench::sample_stats(s.train).median / 1e9;
+    std::cout << fmt::format("{}: sustained training {:.1f} GFLOP/s = {:.1f}% of the measured {} GEMM peak "
+                             "({:.1f} MFLOP forward per image)\n",
+                             s.name, gflops, 100.0 * gflops / info.peaks.peak(s.precision), s.precision,
+                             info.fwd_flops / 1e6);
+  }
+}
+
+// The per-round ratios of `edge` against the peers; prints them and returns the last line.
+std::string print_ratios(std::vector<Side>& sides) {
+  const Side* e = find_side(sides, "edge");
+  const Side *off = find_side(sides, "official"), *best = find_side(sides, "best");
+  if (!off || !best) return "train_vs_best=nan eval_vs_frozen=nan metrics_vs_numpy=nan train_vs_official=nan";
+  const auto ratio = [](double a, double b) { return std::isfinite(a) && std::isfinite(b) && b > 0 ? a / b : std::nan(""); };
+  const Stat tr_best = paired_ratio(e->train, best->train), tr_off = paired_ratio(e->train, off->train),
+             ev_best = paired_ratio(e->eval, best->eval), ev_off = paired_ratio(e->eval, off->eval),
+             me_best = paired_ratio(best->metrics, e->metrics), me_off = paired_ratio(off->metrics, e->metrics);
+  std::cout << fmt::format(
+      "\nratios per round (edge / peer, higher = edge faster), median [min-max]: train vs best {}, vs official {}; "
+      "eval vs frozen {}, vs official {}; metrics vs numpy {}, vs sklearn {}\npeak memory edge / official: train "
+      "{:.2f}, eval {:.2f}, metrics {:.2f}; edge / best: train {:.2f}, eval {:.2f}, metrics {:.2f}\n",
+      fmt_stat(tr_best, 2), fmt_stat(tr_off, 2), fmt_stat(ev_best, 2), fmt_stat(ev_off, 2), fmt_stat(me_best, 2),
+      fmt_stat(me_off, 1), ratio(e->train_mb, off->train_mb), ratio(e->eval_mb, off->eval_mb),
+      ratio(e->metrics_mb, off->metrics_mb), ratio(e->train_mb, best->train_mb), ratio(e->eval_mb, best->eval_mb),
+      ratio(e->metrics_mb, best->metrics_mb));
+  return fmt::format("train_vs_best={:.2f} eval_vs_frozen={:.2f} metrics_vs_numpy={:.2f} train_vs_official={:.2f}",
+                     tr_best.median, ev_best.median, me_best.median, tr_off.median);
+}
+
+// The sides of the table; with Python, first the calibration that picks the best peer.
+std::vector<Side> make_sides(const Options& o, const std::filesystem::path& spec_file, RunInfo& info) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::vector<Side> sides;
+  sides.push_back(Side{"edge", {self, "--worker", "edge", "--spec", spec_file.string()}, {}, o.precision});
+  if (o.reference && !(o.precision == "fp32" && !o.channels_last))
+    sides.push_back(Side{"edge fp32", {self, "--worker", "edge-fp32", "--spec", spec_file.string()}, {}, "fp32"});
+  if (o.python.empty()) return sides;
+  sides.push_back(Side{"official", {o.python, o.peer, spec_file.string(), "official"}, {}, "fp32"});
+  const std::string alloc = peer_allocator_env();
+  info.calibration = calibrate_peers(o, spec_file, alloc);
+  const std::string best = info.calibration.at("best").get<std::string>();
+  sides.push_back(Side{"best", {o.python, o.peer, spec_file.string(), "best", best}, {alloc},
+                       best.rfind("bf16", 0) == 0 ? "bf16" : "fp32"});
+  return sides;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -394,95 +701,19 @@ int main(int argc, char** argv) {
       ? std::filesystem::temp_directory_path() / fmt::format("bench_edge_{}", getpid())
       : o.tmp;
   std::filesystem::create_directories(dir);
-  {
-    const edge::data::Benchmark data = make_data(n_train, o.eval_images);
-    std::mt19937_64 rng(1);
-    std::vector<double> id_scores(o.scores / 2), ood_scores(o.scores - o.scores / 2);
-    std::normal_distribution<double> normal(0.0, 1.0);
-    for (auto& x : id_scores) x = normal(rng) + 1.0;
-    for (auto& x : ood_scores) x = normal(rng);
-    using edge::model::save_torch_file;
-    const int64_t epochs = o.repeats + 1, per_step = kBatch + kOeBatch;
-    std::vector<torch::Tensor> orders, oe_orders;
-    for (int64_t e = 0; e < epochs; ++e) {
-      orders.push_back(torch::randperm(n_train, torch::kInt64));
-      oe_orders.push_back(torch::randperm(n_train, torch::kInt64));
-    }
-    save_torch_file(edge::data::stack_images(data.id_train), dir / "id_images.pt");
-    save_torch_file(data.id_train.labels, dir / "id_labels.pt");
-    save_torch_file(edge::data::stack_images(data.oe_train), dir / "oe_images.pt");
-    save_torch_file(edge::data::stack_images(data.id_test), dir / "eval_images.pt");
-    save_torch_file(torch::stack(orders), dir / "orders.pt");
-    save_torch_file(torch::stack(oe_orders), dir / "oe_orders.pt");
-    save_torch_file((torch::rand({epochs, o.steps, per_step}) < 0.5).to(torch::kUInt8), dir / "flips.pt");
-    write_raw(dir / "scores_id.f64", id_scores);
-    write_raw(dir / "scores_ood.f64", ood_scores);
-  }
-  const auto cfg = bench_config(o.threads, n_train, "fp32", false);
-  const json spec = {{"dir", dir.string()}, {"threads", o.threads}, {"train_steps", o.steps},
-                     {"repeats", o.repeats}, {"batch", kBatch}, {"oe_batch", kOeBatch}, {"eval_batch", kEvalBatch},
-                     {"hidden", kHidden}, {"num_classes", kClasses}, {"alpha", cfg.alpha}, {"beta", cfg.energy_beta},
-                     {"k", cfg.k}, {"m", cfg.m}, {"mean", edge::data::kFashionLtMean},
-                     {"std", edge::data::kFashionLtStd}, {"precision", o.precision},
-                     {"channels_last", o.channels_last}, {"tuned_bf16", edge::model::cpu_has_native_bf16()}};
+  write_shared_data(o, dir, n_train);
   const auto spec_file = dir / "spec.json";
-  std::ofstream(spec_file) << spec.dump();
+  std::ofstream(spec_file) << make_spec(o, dir).dump();
 
   std::vector<Side> sides;
-  double fwd_flops = std::nan("");
-  std::string versions = fmt::format("LibTorch {}", TORCH_VERSION);
+  RunInfo info;
   int status = 0;
   try {
-    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-    const auto add = [&](const std::string& name, std::vector<std::string> argv) {
-      sides.push_back(Side{name, std::move(argv)});
-    };
-    add("edge", {self, "--worker", "edge", "--spec", spec_file.string()});
-    if (o.reference && !(o.precision == "fp32" && !o.channels_last))
-      add("edge fp32", {self, "--worker", "edge-fp32", "--spec", spec_file.string()});
-    if (!o.python.empty()) {
-      add("official", {o.python, o.peer, spec_file.string(), "official"});
-      add("tuned", {o.python, o.peer, spec_file.string(), "tuned"});
-    }
-    std::vector<Side*> all, metric_sides;
-    for (Side& s : sides) {
-      all.push_back(&s);
-      if (s.name == "edge" || s.name == "official") metric_sides.push_back(&s);
-    }
-    for (int session = 0; session < o.sessions; ++session) {
-      std::cerr << fmt::format("bench_edge: session {}/{}: starting the workers\n", session + 1, o.sessions);
-      for (Side& s : sides) s.worker = std::make_unique<edge::bench::WorkerProcess>(s.name, s.argv);
-      if (session == 0 && !o.python.empty()) {
-        const json info = by_name(sides, "official").worker->request("info");
-        fwd_flops = info.at("forward_flops_per_image").get<double>();
-        versions += fmt::format(" | PyTorch {}, scikit-learn {}, NumPy {} ({})",
-                                info.at("torch_version").get<std::string>(),
-                                info.at("sklearn_version").get<std::string>(),
-                                info.at("numpy_version").get<std::string>(), o.python);
-      }
-      const size_t first = size_t(session);
-      run_phase(all, "train", "img_s", 1, o.repeats, first, [](Side& s) -> auto& { return s.train; },
-                [](Side& s) -> double& { return s.train_mb; });
-      for (Side& s : sides)
-        s.session_train.push_back(edge::bench::sample_stats(std::vector<double>(
-            s.train.end() - o.repeats, s.train.end())).median);
-      run_phase(all, "eval", "img_s", 1, o.repeats, first, [](Side& s) -> auto& { return s.eval; },
-                [](Side& s) -> double& { return s.eval_mb; });
-      // The metrics' repeats are spread over the sessions (single-threaded, little to vary).
-      const int metric_rounds = o.metric_repeats / o.sessions + (session < o.metric_repeats % o.sessions ? 1 : 0);
-      if (metric_rounds > 0)
-        run_phase(metric_sides, "metrics", "s", 0, metric_rounds, first, [](Side& s) -> auto& { return s.metrics; },
-                  [](Side& s) -> double& { return s.metrics_mb; });
-      for (Side& s : sides) s.worker.reset();  // quit
-    }
-    if (metric_sides.size() == 2) {
-      // Same scores, same definitions: AUROC and AUPR-In must agree with sklearn.
-      const json& a = metric_sides[0]->metric_values;
-      const json& b = metric_sides[1]->metric_values;
-      if (std::fabs(a.at("auroc").get<double>() - b.at("auroc").get<double>()) > 1e-9 ||
-          std::fabs(a.at("aupr_in").get<double>() - b.at("aupr_in").get<double>()) > 1e-9)
-        throw std::runtime_error(fmt::format("metrics disagree with sklearn: {} vs {}", a.dump(), b.dump()));
-    }
+    info.peaks.measure();
+    sides = make_sides(o, spec_file, info);
+    for (int session = 0; session < o.sessions; ++session) run_session(o, sides, session, info);
+    info.peaks.measure();
+    check_metric_values(sides);
   } catch (const std::exception& e) {
     std::cerr << "bench_edge: " << e.what() << "\n";
     status = 1;
@@ -491,64 +722,12 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   if (status != 0) return status;
 
-  std::cout << fmt::format(
-      "EDGE step, evaluation and metrics: this project vs PyTorch peers (bench/bench_edge, bench/edge_peer.py)\n"
-      "CPU: {}; {} intra-op threads, 1 inter-op, on every side\n{}\n"
-      "model: small_resnet (width 16) + clssimp (hidden {}), 8 classes, input 1x56x56 uint8 -> normalised float\n"
-      "train: batch {} ID + {} OE, EDGE loss with the gap term (k 32, m 1), SGD nesterov + one-cycle; {} steps per "
-      "timed epoch\neval: {} images, batch {}, logits + JointEnergy; metrics: {} scores ({} ID + {} OOD, float64)\n"
-      "every side in its own process, interleaved: round r runs one epoch / eval pass / metrics computation of each "
-      "side in rotated order;\n{} sessions, each with fresh worker processes; figures: median [min-max] over {} "
-      "sessions x {} rounds after 1 warm-up round per session (metrics: {} rounds in all);\npeak = the largest "
-      "worker VmHWM in the phase (MiB)\nedge = this project with --precision {}; edge fp32 = its "
-      "reference mode (fp32 NCHW)\n\n",
-      cpu_name(), o.threads, versions, kHidden, kBatch, kOeBatch, o.steps, o.eval_images, kEvalBatch, o.scores,
-      o.scores / 2, o.scores - o.scores / 2, o.sessions, o.sessions, o.repeats, o.metric_repeats, edge_mode);
-  std::cout << "| side | train img/s | train peak MiB | eval img/s | eval peak MiB | metrics s | metrics peak MiB |\n"
-               "|---|---:|---:|---:|---:|---:|---:|\n";
-  std::map<std::string, const Side*> side_of;
-  for (const Side& s : sides) {
-    side_of[s.name] = &s;
-    std::cout << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", s.name, fmt_stat(s.train, 0),
-                             fmt_mb(s.train_mb), fmt_stat(s.eval, 0), fmt_mb(s.eval_mb), fmt_stat(s.metrics, 3),
-                             fmt_mb(s.metrics_mb));
-  }
-  std::cout << "\ntraining img/s, median of each session (one process per side and session):";
-  for (const Side& s : sides) std::cout << fmt::format(" {} {:.0f};", s.name, fmt::join(s.session_train, " / "));
-  std::cout << "\n";
-  const Side& e = *side_of.at("edge");
-  const auto ratio = [](double a, double b) { return std::isfinite(a) && std::isfinite(b) && b > 0 ? a / b : std::nan(""); };
-  double train_speedup = std::nan(""), eval_speedup = std::nan(""), metrics_speedup = std::nan(""),
-         train_vs_tuned = std::nan("");
-  if (side_of.count("official")) {
-    const Side& off = *side_of.at("official");
-    const Side& tun = *side_of.at("tuned");
-    const Stat tr_off = paired_ratio(e.train, off.train), tr_tun = paired_ratio(e.train, tun.train),
-               ev_off = paired_ratio(e.eval, off.eval), ev_tun = paired_ratio(e.eval, tun.eval),
-               me_off = paired_ratio(off.metrics, e.metrics);
-    train_speedup = tr_off.median;
-    eval_speedup = ev_off.median;
-    metrics_speedup = me_off.median;
-    train_vs_tuned = tr_tun.median;
-    std::cout << fmt::format(
-        "\nratios per round (edge / peer, higher = edge faster), median [min-max]: train vs official {}, vs tuned "
-        "{}; eval vs official {}, vs tuned {}; metrics vs sklearn {}\npeak memory edge / official: train {:.2f}, "
-        "eval {:.2f}, metrics {:.2f}\n",
-        fmt_stat(tr_off, 2), fmt_stat(tr_tun, 2), fmt_stat(ev_off, 2), fmt_stat(ev_tun, 2), fmt_stat(me_off, 1),
-        ratio(e.train_mb, off.train_mb), ratio(e.eval_mb, off.eval_mb), ratio(e.metrics_mb, off.metrics_mb));
-  }
-  if (std::isfinite(fwd_flops)) {
-    // Training ~ 3x the forward FLOPs (forward, input gradients, weight gradients).
-    for (const std::string name : {"edge", "edge fp32"}) {
-      if (!side_of.count(name)) continue;
-      const double gflops = 3.0 * fwd_flops * edge::bench::sample_stats(side_of.at(name)->train).median / 1e9;
-      std::cout << fmt::format("{}: sustained training {:.1f} GFLOP/s = {:.1f}% of the 230 GFLOP/s fp32 sgemm peak "
-                               "({:.1f} MFLOP forward per image)\n",
-                               name, gflops, 100.0 * gflops / 230.0, fwd_flops / 1e6);
-    }
-  }
+  print_header(o, info, edge_mode);
+  print_table(sides);
+  print_peer_choices(info);
+  const std::string last_line = print_ratios(sides);
+  print_flops(o, sides, info);
   if (o.scale) print_scale(o, n_train);
-  std::cout << fmt::format("\ntrain_speedup={:.2f} eval_speedup={:.2f} metrics_speedup={:.1f} train_vs_tuned={:.2f}\n",
-                           train_speedup, eval_speedup, metrics_speedup, train_vs_tuned);
+  std::cout << "\n" << last_line << "\n";
   return 0;
 }

@@ -11,13 +11,39 @@
 
 namespace edge::bench {
 
-WorkerProcess::WorkerProcess(std::string name, const std::vector<std::string>& argv) : name_(std::move(name)) {
+namespace {
+
+// `environ` with the "NAME=value" entries of `overrides` replacing those of the same name. Built
+// before fork: after it, in a multi-threaded parent, the child may only call async-signal-safe
+// functions, and setenv allocates.
+std::vector<std::string> merged_environment(const std::vector<std::string>& overrides) {
+  const auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    bool replaced = false;
+    for (const auto& o : overrides) replaced = replaced || name_of(o) == name_of(entry);
+    if (!replaced) env.push_back(entry);
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
+
+}  // namespace
+
+WorkerProcess::WorkerProcess(std::string name, const std::vector<std::string>& argv,
+                             const std::vector<std::string>& env)
+    : name_(std::move(name)) {
   if (argv.empty()) throw std::runtime_error("worker " + name_ + ": empty command");
   int in_pipe[2], out_pipe[2];  // [0] read end, [1] write end
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) throw std::runtime_error("worker " + name_ + ": pipe failed");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const std::vector<std::string> environment = merged_environment(env);
+  std::vector<char*> envp;
+  for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   std::cout.flush();
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("worker " + name_ + ": fork failed");
@@ -28,7 +54,7 @@ WorkerProcess::WorkerProcess(std::string name, const std::vector<std::string>& a
     close(in_pipe[1]);
     close(out_pipe[0]);
     close(out_pipe[1]);
-    execvp(args[0], args.data());
+    execvpe(args[0], args.data(), envp.data());
     std::fprintf(stderr, "worker %s: cannot run %s\n", name_.c_str(), args[0]);
     _exit(127);
   }

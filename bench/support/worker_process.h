@@ -21,8 +21,9 @@ namespace edge::bench {
 
 class WorkerProcess {
  public:
-  // Starts `argv` (argv[0] is looked up on PATH) with pipes to its stdin and stdout.
-  WorkerProcess(std::string name, const std::vector<std::string>& argv);
+  // Starts `argv` (argv[0] is looked up on PATH) with pipes to its stdin and stdout, in this
+  // process's environment with the "NAME=value" entries of `env` added or replaced.
+  WorkerProcess(std::string name, const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
   ~WorkerProcess();  // sends "quit", closes the pipes and reaps the process
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;

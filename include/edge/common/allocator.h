@@ -13,6 +13,11 @@
 
 namespace edge {
 
+// The two settings, also given to bench_edge's Python peers as GLIBC_TUNABLES so that they run
+// under the same allocator policy.
+inline constexpr int kMmapThresholdBytes = 32 << 20;
+inline constexpr int kTrimThresholdBytes = 1 << 30;
+
 void keep_freed_memory();
 
 }  // namespace edge
