@@ -1,0 +1,61 @@
+// Dynamic batching: single images submitted from many connection threads are gathered into
+// one forward pass, up to `max_batch` images or until the oldest has waited `max_wait`,
+// whichever comes first, and each result row goes back to the future of its submitter.
+// While a pass runs, new images queue; the next pass takes them at once, so under load the
+// batches fill up and at low load no image waits longer than max_wait plus one pass.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <torch/types.h>
+
+namespace edge::serve {
+
+class Batcher {
+ public:
+  // [B, ...] inputs -> [B, ...] outputs, called on the batcher's one thread.
+  using Forward = std::function<torch::Tensor(const torch::Tensor& inputs)>;
+  // Told each batch size (metrics), after its pass.
+  using OnBatch = std::function<void(int64_t size)>;
+
+  Batcher(Forward forward, int64_t max_batch, std::chrono::microseconds max_wait, OnBatch on_batch = {});
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Queues one input (one image's tensor); the future yields its output row, or the pass's
+  // exception. Inputs of different shapes never share a pass. Throws RequestError 503
+  // (shutting_down) after stop().
+  std::future<torch::Tensor> submit(torch::Tensor input);
+  // Takes no more work, runs what is queued, joins the thread. Idempotent.
+  void stop();
+
+ private:
+  struct Item {
+    torch::Tensor input;
+    std::promise<torch::Tensor> result;
+    std::chrono::steady_clock::time_point queued;
+  };
+  void loop();
+  std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
+  void run(std::vector<Item>& batch);
+
+  Forward forward_;
+  int64_t max_batch_;
+  std::chrono::microseconds max_wait_;
+  OnBatch on_batch_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace edge::serve
