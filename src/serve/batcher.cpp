@@ -15,6 +15,21 @@ Batcher::Batcher(Forward forward, int64_t max_batch, std::chrono::microseconds m
 
 Batcher::~Batcher() { stop(); }
 
+Batcher::Arrival::Arrival(Batcher& b) : b_(&b) {
+  std::lock_guard<std::mutex> lock(b_->mu_);
+  ++b_->arriving_;
+}
+
+void Batcher::Arrival::release() {
+  if (!b_) return;
+  {
+    std::lock_guard<std::mutex> lock(b_->mu_);
+    --b_->arriving_;
+  }
+  b_->cv_.notify_all();
+  b_ = nullptr;
+}
+
 std::future<torch::Tensor> Batcher::submit(torch::Tensor input) {
   Item item{std::move(input), {}, std::chrono::steady_clock::now()};
   std::future<torch::Tensor> f = item.result.get_future();
@@ -36,13 +51,14 @@ void Batcher::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-// Waits for work, then until the batch is full or its oldest image has waited max_wait
-// (no waiting once stopping: the queue is drained as fast as it runs). Empty: stop.
+// Waits for work, then until the batch is full, its oldest image has waited max_wait, or no
+// other image is on its way (no waiting once stopping: the queue is drained as fast as it
+// runs). Empty: stop.
 std::vector<Batcher::Item> Batcher::next_batch(std::unique_lock<std::mutex>& lock) {
   cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
   if (queue_.empty()) return {};
   cv_.wait_until(lock, queue_.front().queued + max_wait_,
-                 [&] { return int64_t(queue_.size()) >= max_batch_ || stopping_; });
+                 [&] { return int64_t(queue_.size()) >= max_batch_ || arriving_ == 0 || stopping_; });
   std::vector<Item> batch;
   const auto shape = queue_.front().input.sizes().vec();
   // Same-shaped inputs only (torch::stack); the others keep their place for the next pass.

@@ -89,7 +89,7 @@ struct Server::Impl {
   void predict(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   std::vector<EncodedImage> read_images(const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader);
-  nlohmann::json answer(const std::vector<EncodedImage>& images);
+  nlohmann::json answer(const std::vector<EncodedImage>& images, Batcher::Arrival& arrival);
   std::string model_info() const;
 };
 
@@ -171,11 +171,12 @@ std::vector<EncodedImage> Server::Impl::read_images(const httplib::Request& req,
 // Every image decoded and transformed here, in the connection's thread (so decoding runs in
 // parallel across connections), then one batcher slot per image; the records are built by
 // the code `edge predict` prints with.
-nlohmann::json Server::Impl::answer(const std::vector<EncodedImage>& images) {
+nlohmann::json Server::Impl::answer(const std::vector<EncodedImage>& images, Batcher::Arrival& arrival) {
   std::vector<torch::Tensor> inputs;
   for (const auto& image : images) inputs.push_back(session->input(decode_request_image(image, o.limits)));
   std::vector<std::future<torch::Tensor>> rows;
   for (auto& input : inputs) rows.push_back(batcher->submit(std::move(input)));
+  arrival.release();
   std::vector<torch::Tensor> logits;
   std::vector<std::string> paths;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -190,10 +191,11 @@ nlohmann::json Server::Impl::answer(const std::vector<EncodedImage>& images) {
 
 void Server::Impl::predict(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
   const auto t0 = Clock::now();
+  Batcher::Arrival arrival(*batcher);  // released once its images are queued (answer())
   const std::vector<EncodedImage> images = read_images(req, res, reader);
   if (images.empty()) return;
   try {
-    res.set_content(answer(images).dump() + "\n", "application/json");
+    res.set_content(answer(images, arrival).dump() + "\n", "application/json");
     metrics.predict_latency(std::chrono::duration<double>(Clock::now() - t0).count());
   } catch (const RequestError& e) {
     reply_error(res, e.status(), e.kind(), e.what());

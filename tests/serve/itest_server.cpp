@@ -315,6 +315,36 @@ void ServeTest::DescribesTheModelHealthAndMetrics() {
   EXPECT_EQ(edge::serve::ServeOptions{}.host, "127.0.0.1");  // loopback unless told otherwise
 }
 
+// A POST whose body arrives in two halves `pause` apart (a request still being read); the
+// raw answer.
+std::string slow_post(int port, const std::string& image, std::chrono::milliseconds pause) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return "not connected";
+  const std::string head = fmt::format("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                                       "Content-Length: {}\r\nConnection: close\r\n\r\n", image.size());
+  const std::string first = head + image.substr(0, image.size() / 2), rest = image.substr(image.size() / 2);
+  ::send(fd, first.data(), first.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(pause);
+  ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, size_t(n));
+  ::close(fd);
+  return got;
+}
+
+// A whole 200 answer with one prediction, read raw.
+bool whole_answer(const std::string& raw) {
+  const size_t body = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return false;
+  const json j = json::parse(raw.substr(body + 4), nullptr, false);
+  return !j.is_discarded() && j["predictions"].size() == 1;
+}
+
 // Clients posting one image each; true when every answer came back whole.
 struct Clients {
   std::vector<std::thread> threads;
@@ -345,12 +375,18 @@ void ServeTest::ShutdownAnswersEveryRequestInFlight() {
   auto server = start(o);
   Clients clients;
   clients.start(server->port(), 12, read_file(image_files()[0]));
+  // One request still being read when stop() comes: the batch waits for it, so the 12 are
+  // queued in the batcher then, and all 13 must be answered.
+  std::string slow;
+  std::thread slow_client([&] { slow = slow_post(server->port(), read_file(image_files()[2]), 300ms); });
   std::this_thread::sleep_for(150ms);
   server->stop();
   clients.join();
+  slow_client.join();
+  EXPECT_TRUE(whole_answer(slow)) << slow;
   EXPECT_EQ(clients.answered, 12);
   EXPECT_EQ(clients.broken, 0);
-  EXPECT_EQ(server->metrics().requests("/v1/predict", 200), 12);
+  EXPECT_EQ(server->metrics().requests("/v1/predict", 200), 13);
   EXPECT_FALSE(httplib::Client("127.0.0.1", server->port()).Get("/v1/health")) << "still accepting after stop()";
 }
 
@@ -379,15 +415,19 @@ void ServeTest::SigtermStopsTheBinaryAfterAnsweringWhatIsInFlight() {
   ASSERT_NE(port, 0) << read_file(out) << read_file(err);
   Clients clients;
   clients.start(port, 6, read_file(image_files()[1]));
+  std::string slow;
+  std::thread slow_client([&] { slow = slow_post(port, read_file(image_files()[3]), 300ms); });
   std::this_thread::sleep_for(150ms);
   ::kill(pid, SIGTERM);
   clients.join();
+  slow_client.join();
+  EXPECT_TRUE(whole_answer(slow)) << slow;
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << read_file(err);
   EXPECT_EQ(clients.answered, 6);
   EXPECT_EQ(clients.broken, 0);
-  EXPECT_NE(read_file(out).find("6 predict requests answered"), std::string::npos) << read_file(out);
+  EXPECT_NE(read_file(out).find("7 predict requests answered"), std::string::npos) << read_file(out);
 }
 
 TEST_F(ServeTest, AnswersAsEdgePredictDoesAlsoUnderConcurrentClientsAndDescribesItself) {

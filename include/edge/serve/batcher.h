@@ -30,6 +30,21 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
+  // An image on its way (its request being read or decoded): while any is, a short batch
+  // waits for it (at most max_wait); once none is, waiting could only add latency, so the
+  // batch runs at once (a lone client pays no max_wait). Release by destroying or release().
+  class Arrival {
+   public:
+    explicit Arrival(Batcher& b);
+    ~Arrival() { release(); }
+    Arrival(const Arrival&) = delete;
+    Arrival& operator=(const Arrival&) = delete;
+    void release();
+
+   private:
+    Batcher* b_;
+  };
+
   // Queues one input (one image's tensor); the future yields its output row, or the pass's
   // exception. Inputs of different shapes never share a pass. Throws RequestError 503
   // (shutting_down) after stop().
@@ -54,6 +69,7 @@ class Batcher {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;
+  int64_t arriving_ = 0;  // live Arrivals
   bool stopping_ = false;
   std::thread thread_;
 };
