@@ -242,7 +242,8 @@ int main(int argc, char** argv) {
                                                          run.string(), "--threads", std::to_string(o.threads)}});
     std::map<std::string, double> best;
     for (const auto& [name, argv_] : servers) {
-      ServerProcess server(argv_, work / "server.log");
+      // A log of its own: a shared one could still show the previous server's port line.
+      ServerProcess server(argv_, work / (std::to_string(best.size()) + "_server.log"));
       load(server.port, images, 1, Options{o.checkpoint, 5, o.time_limit_s});  // warm-up
       for (int c : o.clients) {
         const Load l = load(server.port, images, c, o);

@@ -30,13 +30,25 @@ void Batcher::Arrival::release() {
   b_ = nullptr;
 }
 
-std::future<torch::Tensor> Batcher::submit(torch::Tensor input) {
+std::future<torch::Tensor> Batcher::submit(torch::Tensor input, const Arrival* own) {
   Item item{std::move(input), {}, std::chrono::steady_clock::now()};
   std::future<torch::Tensor> f = item.result.get_future();
+  bool run_here = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) throw RequestError(503, "shutting_down", "the server is shutting down");
-    queue_.push_back(std::move(item));
+    run_here = own && own->b_ == this && !busy_ && queue_.empty() && arriving_ == 1;
+    if (run_here)
+      busy_ = true;  // the batcher thread waits for it (next_batch)
+    else
+      queue_.push_back(std::move(item));
+  }
+  if (run_here) {
+    std::vector<Item> alone;
+    alone.push_back(std::move(item));
+    run(alone);
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_ = false;
   }
   cv_.notify_all();
   return f;
@@ -55,7 +67,7 @@ void Batcher::stop() {
 // other image is on its way (no waiting once stopping: the queue is drained as fast as it
 // runs). Empty: stop.
 std::vector<Batcher::Item> Batcher::next_batch(std::unique_lock<std::mutex>& lock) {
-  cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+  cv_.wait(lock, [&] { return !busy_ && (!queue_.empty() || stopping_); });
   if (queue_.empty()) return {};
   cv_.wait_until(lock, queue_.front().queued + max_wait_,
                  [&] { return int64_t(queue_.size()) >= max_batch_ || arriving_ == 0 || stopping_; });
@@ -96,9 +108,11 @@ void Batcher::loop() {
   while (true) {
     std::vector<Item> batch = next_batch(lock);
     if (batch.empty()) return;  // stopping and drained
+    busy_ = true;
     lock.unlock();
     run(batch);
     lock.lock();
+    busy_ = false;
   }
 }
 

@@ -175,7 +175,8 @@ nlohmann::json Server::Impl::answer(const std::vector<EncodedImage>& images, Bat
   std::vector<torch::Tensor> inputs;
   for (const auto& image : images) inputs.push_back(session->input(decode_request_image(image, o.limits)));
   std::vector<std::future<torch::Tensor>> rows;
-  for (auto& input : inputs) rows.push_back(batcher->submit(std::move(input)));
+  // A lone image may run at once in this thread (Batcher::submit); several wait for one pass.
+  for (auto& input : inputs) rows.push_back(batcher->submit(std::move(input), inputs.size() == 1 ? &arrival : nullptr));
   arrival.release();
   std::vector<torch::Tensor> logits;
   std::vector<std::string> paths;

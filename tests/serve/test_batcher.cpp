@@ -58,6 +58,25 @@ TEST(Batcher, WaitsAtMostMaxWaitForAnImageOnItsWayAndNotAtAllOtherwise) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
 }
 
+TEST(Batcher, ALoneImageWithItsArrivalRunsInTheCallersThread) {
+  std::thread::id ran_on;
+  Batcher b([&](const torch::Tensor& x) { ran_on = std::this_thread::get_id(); return x * 3; }, 8, 10ms);
+  {
+    Batcher::Arrival mine(b);
+    auto f = b.submit(torch::ones({2}), &mine);
+    EXPECT_EQ(f.wait_for(0ms), std::future_status::ready);  // already run, here
+    EXPECT_EQ(f.get()[0].item<float>(), 3.0f);
+    EXPECT_EQ(ran_on, std::this_thread::get_id());
+  }
+  {
+    Batcher::Arrival mine(b), other(b);  // another image on its way: queue and wait for it
+    auto f = b.submit(torch::ones({2}), &mine);
+    other.release();
+    EXPECT_EQ(f.get()[0].item<float>(), 3.0f);
+    EXPECT_NE(ran_on, std::this_thread::get_id());
+  }
+}
+
 TEST(Batcher, KeepsShapesApartAndPassesErrorsToTheirSubmitters) {
   Batcher b(
       [](const torch::Tensor& x) {

@@ -42,13 +42,17 @@ class Batcher {
     void release();
 
    private:
+    friend class Batcher;
     Batcher* b_;
   };
 
   // Queues one input (one image's tensor); the future yields its output row, or the pass's
   // exception. Inputs of different shapes never share a pass. Throws RequestError 503
-  // (shutting_down) after stop().
-  std::future<torch::Tensor> submit(torch::Tensor input);
+  // (shutting_down) after stop(). With `own` (the caller's Arrival, still held): when the
+  // model is idle, nothing is queued and no other image is on its way, the caller runs the
+  // pass of this one image itself: at low load that saves the two thread hand-offs (on a
+  // busy machine each costs a scheduling delay) and there is nothing to batch anyway.
+  std::future<torch::Tensor> submit(torch::Tensor input, const Arrival* own = nullptr);
   // Takes no more work, runs what is queued, joins the thread. Idempotent.
   void stop();
 
@@ -70,6 +74,7 @@ class Batcher {
   std::condition_variable cv_;
   std::deque<Item> queue_;
   int64_t arriving_ = 0;  // live Arrivals
+  bool busy_ = false;     // a pass is running (on the batcher's thread or a submitter's)
   bool stopping_ = false;
   std::thread thread_;
 };
