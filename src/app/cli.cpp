@@ -40,6 +40,9 @@ std::vector<std::unique_ptr<cli::Command>> make_commands(CLI::App& app, bool qui
   c.push_back(cli::infer_command(app));
   c.push_back(cli::calibrate_command(app));
   c.push_back(cli::predict_command(app));
+#ifndef EDGE_NO_SERVE  // a build without cpp-httplib (CMakeLists.txt)
+  c.push_back(cli::serve_command(app));
+#endif
   c.push_back(cli::data_command(app));
   c.push_back(cli::select_oe_command(app));
   return c;

@@ -9,12 +9,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "edge/app/commands.h"
 #include "edge/common/error.h"
-#include "edge/eval/calibration.h"
+#include "edge/eval/deployment.h"
 #include "edge/eval/trained_run.h"
 
 namespace edge::app {
@@ -50,31 +49,10 @@ std::vector<fs::path> expand_inputs(const std::vector<fs::path>& inputs) {
   return files;
 }
 
-struct Prediction {
-  std::string path;
-  std::vector<std::pair<int64_t, double>> labels;  // (class, probability), most probable first
-  std::vector<double> probabilities;               // every class
-  double score = 0;
-  std::string decision;                            // ID | OOD | uncalibrated
-};
-
-std::string json_line(const Prediction& p, const std::vector<std::string>& names, const std::string& score_name,
-                      const std::optional<eval::Calibration>& cal) {
-  nlohmann::json labels = nlohmann::json::array();
-  for (const auto& [c, prob] : p.labels)
-    labels.push_back({{"class", names[size_t(c)]}, {"index", c}, {"probability", prob}});
-  nlohmann::json j{{"path", p.path},
-                   {"labels", labels},
-                   {"probabilities", p.probabilities},
-                   {"score_fn", score_name},
-                   {"score", p.score},
-                   {"threshold", cal ? nlohmann::json(cal->threshold) : nlohmann::json(nullptr)},
-                   {"decision", p.decision}};
-  return j.dump() + "\n";
-}
-
-std::string table(const std::vector<Prediction>& preds, const std::vector<std::string>& names,
-                  const std::string& score_name, const std::optional<eval::Calibration>& cal, double label_threshold) {
+std::string table(const std::vector<eval::Prediction>& preds, const eval::DeployedRun& d, double label_threshold) {
+  const std::vector<std::string>& names = d.class_names;
+  const std::string score_name = d.score_name();
+  const std::optional<eval::Calibration>& cal = d.calibration;
   size_t width = 4;
   for (const auto& p : preds) width = std::max(width, p.path.size());
   std::string s = fmt::format("{:<{}}  {:<12}  {:>12}  labels (sigmoid >= {})\n", "path", width, "decision",
@@ -105,65 +83,24 @@ int64_t run_predict(const PredictParams& p, std::ostream& out, std::ostream& err
   if (!p.score_fn.empty()) eval::parse_deploy_score(p.score_fn);
   if (p.inputs.empty()) throw UsageError("predict: give at least one IMAGE or DIR");
 
-  eval::TrainedRun run = eval::open_trained_run(p.checkpoint);
-  const std::optional<eval::Calibration> cal = eval::read_calibration(p.checkpoint);
-  if (cal && cal->weights_hash != run.weights_hash)
-    throw DataError(fmt::format("{}: mismatched checkpoint: calibrated for weights {}, but {} has {}; run `edge "
-                                "calibrate` again", eval::calibration_file(p.checkpoint).string(), cal->weights_hash,
-                                (p.checkpoint / "model.pt").string(), run.weights_hash));
-  if (!cal && p.require_calibration)
-    throw DataError(fmt::format("--require_calibration: {} does not exist; run `edge calibrate --checkpoint {}`",
-                                eval::calibration_file(p.checkpoint).string(), p.checkpoint.string()));
-  score::ScoreKind kind = score::ScoreKind::EnergySum;
-  score::LogitScoreOptions score_options;
-  if (cal) {
-    kind = eval::parse_deploy_score(cal->score, eval::calibration_file(p.checkpoint).string());
-    score_options = cal->score_options;
-    if (!p.score_fn.empty() && eval::parse_deploy_score(p.score_fn) != kind)
-      throw UsageError(fmt::format("--score_fn {}: the run is calibrated for {} (drop --score_fn, or calibrate {})",
-                                   p.score_fn, cal->score, p.score_fn));
-  } else if (!p.score_fn.empty()) {
-    kind = eval::parse_deploy_score(p.score_fn);
-  }
-  const std::vector<std::string> names = cal ? cal->class_names : eval::run_class_names(run.config);
-  if (int64_t(names.size()) != run.config.model.num_classes)
-    throw DataError(fmt::format("{} class names for a model with {} classes", names.size(),
-                                run.config.model.num_classes));
-
+  eval::DeployedRun d = eval::open_deployed_run(p.checkpoint, p.score_fn, p.require_calibration);
   const std::vector<fs::path> files = expand_inputs(p.inputs);
-  train::set_threads(p.threads > 0 ? p.threads : run.config.threads);
+  train::set_threads(p.threads > 0 ? p.threads : d.run.config.threads);
   std::vector<int64_t> kept;
   std::ostringstream warnings;
-  const int64_t batch = p.batch_size > 0 ? p.batch_size : run.config.eval_batch_size;
+  const int64_t batch = p.batch_size > 0 ? p.batch_size : d.run.config.eval_batch_size;
   const torch::Tensor logits =
-      eval::predict_image_files(run, files, batch, p.workers, p.skip_unreadable, warnings, kept);
-  const torch::Tensor scores = score::compute_score(kind, logits, score_options).contiguous();
-  const torch::Tensor probs = torch::sigmoid(logits.to(torch::kFloat64)).contiguous();
-
-  std::vector<Prediction> preds;
-  const int64_t C = probs.size(1);
-  for (size_t r = 0; r < kept.size(); ++r) {
-    Prediction pr;
-    pr.path = files[size_t(kept[r])].string();
-    const double* row = probs.data_ptr<double>() + int64_t(r) * C;
-    pr.probabilities.assign(row, row + C);
-    for (int64_t c = 0; c < C; ++c)
-      if (row[c] >= p.label_threshold) pr.labels.emplace_back(c, row[c]);
-    std::stable_sort(pr.labels.begin(), pr.labels.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    if (p.top > 0 && int64_t(pr.labels.size()) > p.top) pr.labels.resize(size_t(p.top));
-    pr.score = scores.data_ptr<double>()[r];
-    if (!std::isfinite(pr.score))
-      throw NumericError(fmt::format("{}: score {} is not finite ({})", pr.path, score::score_name(kind), pr.score));
-    pr.decision = !cal ? "uncalibrated" : pr.score >= cal->threshold ? "ID" : "OOD";
-    preds.push_back(std::move(pr));
-  }
+      eval::predict_image_files(d.run, files, batch, p.workers, p.skip_unreadable, warnings, kept);
+  std::vector<std::string> paths;
+  for (const int64_t k : kept) paths.push_back(files[size_t(k)].string());
+  const std::vector<eval::Prediction> preds = eval::predictions(d, logits, paths, p.label_threshold, p.top);
 
   // Everything is computed before anything is printed: an error leaves no partial output.
   std::string text;
   if (p.format == "jsonl")
-    for (const auto& pr : preds) text += json_line(pr, names, score::score_name(kind), cal);
+    for (const auto& pr : preds) text += eval::prediction_json(d, pr).dump() + "\n";
   else
-    text = table(preds, names, score::score_name(kind), cal, p.label_threshold);
+    text = table(preds, d, p.label_threshold);
   err << warnings.str();
   out << text << std::flush;
   return int64_t(files.size() - kept.size());

@@ -1,6 +1,10 @@
 #include "edge/data/image_io.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
 #include <memory>
 
 #include <fmt/format.h>
@@ -26,7 +30,124 @@ torch::Tensor decode_rgb_hwc(const std::filesystem::path& path) {
   return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).clone();
 }
 
+bool starts_with(const unsigned char* p, size_t n, std::initializer_list<unsigned char> sig) {
+  if (n < sig.size()) return false;
+  size_t i = 0;
+  for (unsigned char c : sig)
+    if (p[i++] != c) return false;
+  return true;
+}
+
+// The last start-of-scan marker (FF DA) must be followed by an end-of-image marker (FF D9):
+// a file cut inside its entropy-coded data has none. (FF bytes inside scans are stuffed as
+// FF 00, so FF D9 there is the real marker.)
+bool jpeg_is_complete(const unsigned char* p, size_t n) {
+  size_t last_sos = std::string::npos;
+  for (size_t i = 0; i + 1 < n; ++i)
+    if (p[i] == 0xFF && p[i + 1] == 0xDA) last_sos = i;
+  if (last_sos == std::string::npos) return false;
+  for (size_t i = last_sos + 2; i + 1 < n; ++i)
+    if (p[i] == 0xFF && p[i + 1] == 0xD9) return true;
+  return false;
+}
+
+uint32_t be16(const unsigned char* p) { return uint32_t(p[0]) << 8 | p[1]; }
+uint32_t be32(const unsigned char* p) { return be16(p) << 16 | be16(p + 2); }
+uint32_t le16(const unsigned char* p) { return uint32_t(p[1]) << 8 | p[0]; }
+uint32_t le32(const unsigned char* p) { return le16(p + 2) << 16 | le16(p); }
+
+// PNG: the IHDR chunk comes first, width and height big-endian.
+bool png_size(const unsigned char* p, size_t n, ImageHeader& h) {
+  if (n < 24 || std::memcmp(p + 12, "IHDR", 4) != 0) return false;
+  h.width = be32(p + 16);
+  h.height = be32(p + 20);
+  return true;
+}
+
+// BMP: the info header after the 14-byte file header; OS/2's 12-byte one has 16-bit sizes,
+// the others signed 32-bit ones (a negative height is a top-down image).
+bool bmp_size(const unsigned char* p, size_t n, ImageHeader& h) {
+  if (n < 26) return false;
+  if (le32(p + 14) == 12) {
+    h.width = le16(p + 18);
+    h.height = le16(p + 20);
+  } else {
+    h.width = int32_t(le32(p + 18));
+    h.height = std::abs(int64_t(int32_t(le32(p + 22))));
+  }
+  return true;
+}
+
+// JPEG: the first start-of-frame marker (C0-CF except DHT C4, JPG C8, DAC CC) holds the size,
+// found by walking the marker segments.
+bool jpeg_size(const unsigned char* p, size_t n, ImageHeader& h) {
+  size_t i = 2;
+  while (i + 4 <= n) {
+    if (p[i] != 0xFF) return false;
+    const unsigned char m = p[i + 1];
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // markers without a segment
+      i += 2;
+      continue;
+    }
+    if (m == 0xDA || m == 0xD9) return false;  // a scan or the end before any frame
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+      if (i + 9 > n) return false;
+      h.height = be16(p + i + 5);
+      h.width = be16(p + i + 7);
+      return true;
+    }
+    i += 2 + be16(p + i + 2);
+  }
+  return false;
+}
+
 }  // namespace
+
+std::string sniff_image_format(const void* data, size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  if (starts_with(p, size, {0xFF, 0xD8, 0xFF})) return "jpeg";
+  if (starts_with(p, size, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return "png";
+  if (starts_with(p, size, {'B', 'M'})) return "bmp";
+  return "";
+}
+
+ImageHeader read_image_header(const void* data, size_t size, const std::string& what) {
+  ImageHeader h;
+  h.format = sniff_image_format(data, size);
+  if (h.format.empty()) throw DataError(fmt::format("{}: not a JPEG, PNG or BMP image", what));
+  // Read here rather than with stbi_info: stb refuses large declared sizes with a generic
+  // "unknown image type", and the caller needs the declared size to say why it refuses.
+  const auto* p = static_cast<const unsigned char*>(data);
+  const bool ok = h.format == "png" ? png_size(p, size, h) : h.format == "bmp" ? bmp_size(p, size, h)
+                                                                               : jpeg_size(p, size, h);
+  if (!ok || h.width <= 0 || h.height <= 0)
+    throw DataError(fmt::format("{}: unreadable {} header", what, h.format));
+  return h;
+}
+
+bool image_is_complete(const void* data, size_t size, const std::string& format) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  if (format == "jpeg") return jpeg_is_complete(p, size);
+  if (format == "bmp" && size >= 6) {
+    const uint32_t declared = uint32_t(p[2]) | uint32_t(p[3]) << 8 | uint32_t(p[4]) << 16 | uint32_t(p[5]) << 24;
+    return declared == 0 || declared <= size;  // 0: writers may leave the field unset
+  }
+  return true;
+}
+
+torch::Tensor decode_rgb_image(const void* data, size_t size, const std::string& what) {
+  int w = 0, h = 0, channels = 0;
+  if (size > size_t(std::numeric_limits<int>::max()))
+    throw DataError(fmt::format("cannot decode image {}: {} bytes is too large", what, size));
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &channels, 3), stbi_image_free);
+  if (!pixels) throw DataError(fmt::format("cannot decode image {}: {}", what, stbi_failure_reason()));
+  return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).contiguous();
+}
 
 torch::Tensor load_gray_image(const std::filesystem::path& path) {
   const torch::Tensor rgb = decode_rgb_hwc(path);

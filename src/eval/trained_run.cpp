@@ -52,16 +52,40 @@ std::vector<std::string> run_class_names(const train::TrainConfig& config, const
   }
 }
 
+InferenceSession::InferenceSession(TrainedRun& run)
+    // The run's evaluation transform and arithmetic, exactly as `edge eval` extracts features
+    // (eval_command.cpp), so that scores and thresholds agree with it.
+    : run_(run),
+      transform_(data::run_recipe(run.config.dataset, run.config.image_size, false).eval),
+      mode_(run.config.compute_mode()) {
+  model::AutocastScope autocast(mode_.bf16);
+  if (!mode_.is_reference()) folded_.emplace(*run_.model, mode_);
+}
+
+torch::Tensor InferenceSession::input(const torch::Tensor& image_u8) const {
+  data::SampleRng unused(0, 0, 0, 0);  // the evaluation transform draws nothing
+  return transform_.apply(image_u8, unused);
+}
+
+torch::Tensor InferenceSession::logits(const torch::Tensor& inputs) {
+  TORCH_CHECK(inputs.dim() == 4 && inputs.size(0) >= 1, "InferenceSession::logits: expected a batch [B, C, H, W], got ",
+              inputs.sizes());
+  model::AutocastScope autocast(mode_.bf16);
+  train::EvalModeGuard eval_mode(run_.model);
+  // forward_all, as extract_features runs it for dataset_logits.
+  return run_.model->forward_all(inputs.to(train::model_device(run_.model))).logits.to(torch::kFloat32).cpu().contiguous();
+}
+
+torch::Tensor InferenceSession::logits(const data::Dataset& set, int64_t batch_size, int64_t workers,
+                                       std::ostream* warnings, std::vector<int64_t>* kept) {
+  model::AutocastScope autocast(mode_.bf16);
+  return extract_features(run_.model, set, transform_, batch_size, workers, warnings, kept).logits;
+}
+
 torch::Tensor dataset_logits(TrainedRun& run, const data::Dataset& set, int64_t batch_size, int64_t workers,
                              std::ostream* warnings, std::vector<int64_t>* kept) {
-  // The run's evaluation transform and arithmetic, exactly as `edge eval` extracts features
-  // (eval_command.cpp), so that scores and thresholds agree with it.
-  const data::Transform transform = data::run_recipe(run.config.dataset, run.config.image_size, false).eval;
-  const model::ComputeMode mode = run.config.compute_mode();
-  model::AutocastScope autocast(mode.bf16);
-  std::optional<model::FoldedInference> folded;
-  if (!mode.is_reference()) folded.emplace(*run.model, mode);
-  return extract_features(run.model, set, transform, batch_size, workers, warnings, kept).logits;
+  InferenceSession session(run);
+  return session.logits(set, batch_size, workers, warnings, kept);
 }
 
 torch::Tensor predict_image_files(TrainedRun& run, const std::vector<std::filesystem::path>& files,

@@ -11,6 +11,7 @@
 #include "edge/eval/ood_report.h"
 #include "edge/score/scorer.h"
 #include "edge/select/oe_selection.h"
+#include "edge/serve/server.h"
 #include "edge/train/train_config.h"
 #include "edge/train/trainer.h"
 
@@ -130,6 +131,16 @@ struct PredictParams {
 // `edge predict`: labels, OOD score and ID/OOD decision per image, printed only once every
 // image has been processed. Returns the number of images skipped (warnings on `err`).
 int64_t run_predict(const PredictParams& params, std::ostream& out, std::ostream& err);
+
+struct ServeParams {
+  std::filesystem::path checkpoint;  // run directory
+  serve::ServeOptions options;
+};
+
+// `edge serve`: serve::Server on the run until SIGTERM or SIGINT, then stops accepting,
+// answers what is in flight and returns 0. Prints the address once listening (a --port 0
+// caller reads the port from that line) and a summary at exit on `out`.
+int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err);
 
 struct SelectOeParams {
   std::string dataset;                  // --dataset NAME[:PATH]: the ID set (its train split)

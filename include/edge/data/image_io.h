@@ -1,7 +1,10 @@
 // Decoding image files to 8-bit grayscale and resizing them.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <string>
 
 #include <torch/types.h>
 
@@ -15,6 +18,30 @@ torch::Tensor load_gray_image(const std::filesystem::path& path);
 // Decodes an image file to RGB uint8 [3, H, W] (gray files are replicated, alpha is
 // dropped). Throws DataError naming the file if it is missing, truncated or not an image.
 torch::Tensor load_rgb_image(const std::filesystem::path& path);
+
+// An encoded image's format and size as its header declares them, read without decoding.
+struct ImageHeader {
+  std::string format;  // "jpeg" | "png" | "bmp"
+  int64_t width = 0, height = 0;
+};
+
+// The format of encoded bytes by their signature: "jpeg", "png", "bmp", or "" for anything
+// else (only the formats `edge predict` reads are recognised).
+std::string sniff_image_format(const void* data, size_t size);
+
+// Reads the header of a JPEG/PNG/BMP in memory, so that a caller can refuse an image by its
+// declared size before decoding allocates for it. Throws DataError naming `what` when the
+// bytes are none of these formats or the header cannot be read.
+ImageHeader read_image_header(const void* data, size_t size, const std::string& what);
+
+// Whether an encoded image is complete: a JPEG must end its last scan with the end-of-image
+// marker and a BMP must hold the file size its header declares (stb decodes both leniently,
+// filling a truncated tail with zeros); PNG's own checksums catch truncation while decoding.
+bool image_is_complete(const void* data, size_t size, const std::string& format);
+
+// Decodes a JPEG/PNG/BMP in memory to RGB uint8 [3, H, W], the same pixels load_rgb_image
+// gives for the same bytes in a file. Throws DataError naming `what` if it cannot be decoded.
+torch::Tensor decode_rgb_image(const void* data, size_t size, const std::string& what);
 
 // Resizes a gray uint8 [H, W] image so that its shorter side is `short_side` pixels
 // (aspect ratio kept), with a filtered (antialiased) resampler.

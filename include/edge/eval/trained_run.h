@@ -5,12 +5,16 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "edge/data/augment.h"
 #include "edge/data/dataset.h"
+#include "edge/model/bn_folding.h"
+#include "edge/model/compute_mode.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/train/train_config.h"
 
@@ -35,6 +39,32 @@ std::string weights_hash(const std::filesystem::path& weights_file);
 // given). Throws DataError if that dataset cannot be read.
 std::vector<std::string> run_class_names(const train::TrainConfig& config,
                                          const std::filesystem::path& data_root = {});
+
+// The run's evaluation arithmetic held open across calls (for a server's lifetime rather than
+// one command's): the evaluation transform and compute mode, with BatchNorm folded where
+// `edge eval` folds it. dataset_logits opens one per call, so every path computes the same.
+// Not thread-safe: one thread at a time runs the model (input() is safe from any thread).
+class InferenceSession {
+ public:
+  explicit InferenceSession(TrainedRun& run);
+  InferenceSession(const InferenceSession&) = delete;
+  InferenceSession& operator=(const InferenceSession&) = delete;
+
+  // A decoded image (uint8 [C, H, W], as data::ImageSource::load gives) through the run's
+  // evaluation transform: the float [C', H', W'] network input the input pipeline would make.
+  torch::Tensor input(const torch::Tensor& image_u8) const;
+  // Logits (float32 [B, C], CPU) of a batch of input() tensors stacked to [B, C', H', W'].
+  torch::Tensor logits(const torch::Tensor& inputs);
+  // Logits of the images of `set` through the input pipeline (as dataset_logits).
+  torch::Tensor logits(const data::Dataset& set, int64_t batch_size, int64_t workers, std::ostream* warnings,
+                       std::vector<int64_t>* kept);
+
+ private:
+  TrainedRun& run_;
+  data::Transform transform_;
+  model::ComputeMode mode_;
+  std::optional<model::FoldedInference> folded_;
+};
 
 // Logits of the images of `set` exactly as `edge eval` computes them for any set of the run
 // (see predict_image_files); corrupt images are left out with a warning on `warnings`,

@@ -48,6 +48,7 @@ std::unique_ptr<Command> demo_command(CLI::App& app, bool quick);
 std::unique_ptr<Command> infer_command(CLI::App& app);
 std::unique_ptr<Command> calibrate_command(CLI::App& app);
 std::unique_ptr<Command> predict_command(CLI::App& app);
+std::unique_ptr<Command> serve_command(CLI::App& app);
 std::unique_ptr<Command> data_command(CLI::App& app);
 std::unique_ptr<Command> select_oe_command(CLI::App& app);
 
