@@ -131,8 +131,8 @@ std::vector<fs::path> write_images(const fs::path& run, const fs::path& dir) {
   const auto bench = edge::data::build_fashion_lt(edge::train::load_run_config(run).data, parts);
   std::vector<fs::path> files;
   for (const auto& [set, stem] : {std::pair{&bench.id_test, "id"}, {&bench.ood_tests[0], "noise"}})
-    for (int64_t i = 0; i < std::min<int64_t>(32, set->images.size(0)); ++i) {
-      const torch::Tensor img = set->images[i].contiguous();
+    for (int64_t i = 0; i < std::min<int64_t>(32, set->size()); ++i) {
+      const torch::Tensor img = set->images->load(i).contiguous();
       files.push_back(dir / fmt::format("{}_{:02}.png", stem, i));
       stbi_write_png(files.back().c_str(), int(img.size(2)), int(img.size(1)), 1, img.data_ptr<uint8_t>(),
                      int(img.size(2)));

@@ -69,7 +69,7 @@ class ServeTest : public ::testing::Test {
     const auto bench = edge::data::build_fashion_lt(edge::train::load_run_config(run_).data, parts);
     for (const auto& [set, stem] : {std::pair{&bench.id_test, "id"}, {&bench.ood_tests[0], "noise"}})
       for (int i = 0; i < 8; ++i) {
-        const torch::Tensor img = set->images[i].contiguous();  // uint8 [1, H, W]
+        const torch::Tensor img = set->images->load(i).contiguous();  // uint8 [1, H, W]
         const fs::path f = images_ / fmt::format("{}_{}.png", stem, i);
         ASSERT_TRUE(stbi_write_png(f.c_str(), int(img.size(2)), int(img.size(1)), 1, img.data_ptr<uint8_t>(),
                                    int(img.size(2))));
