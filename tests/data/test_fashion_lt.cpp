@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "edge/common/content_hash.h"
 #include "edge/common/error.h"
 #include "edge/data/fashion_lt.h"
 
@@ -76,6 +77,25 @@ TEST(FashionLt, DeterministicPerSeedAndSetSizeIndependent) {
   EXPECT_TRUE(torch::equal(edge::data::stack_images(b2.ood("bag")), edge::data::stack_images(bench0().ood("bag"))));
   const auto b3 = edge::data::build_fashion_lt(small(1), parts);
   EXPECT_FALSE(torch::equal(edge::data::stack_images(b3.id_test), edge::data::stack_images(bench0().id_test)));
+}
+
+// The canvases of every set at the small sizes, fingerprinted: fashion-lt's construction
+// (and so every published fashion-lt figure) must not change when the mosaic builder does.
+// Frozen from the builder as of commit 055b660 (before the generic mosaic builder).
+TEST(FashionLt, CanvasesAreUnchangedSinceTheFrozenBuild) {
+  const auto& b = bench0();
+  uint64_t h = edge::kFnvOffset;
+  auto add = [&](const edge::data::Dataset& d) {
+    const auto images = edge::data::stack_images(d).contiguous();
+    h = edge::fnv1a(images.data_ptr(), images.numel(), h);
+    if (d.has_labels()) {
+      const auto labels = d.labels.contiguous();
+      h = edge::fnv1a(labels.data_ptr(), labels.numel() * sizeof(float), h);
+    }
+  };
+  for (const auto* d : {&b.id_train, &b.id_val, &b.id_test, &b.oe_train}) add(*d);
+  for (const auto& d : b.ood_tests) add(d);
+  EXPECT_EQ(edge::hex64(h), "de9c3bafdda00ddd");
 }
 
 TEST(FashionLt, MissingSourceIsNamed) {

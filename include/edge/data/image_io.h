@@ -43,8 +43,8 @@ bool image_is_complete(const void* data, size_t size, const std::string& format)
 // gives for the same bytes in a file. Throws DataError naming `what` if it cannot be decoded.
 torch::Tensor decode_rgb_image(const void* data, size_t size, const std::string& what);
 
-// Resizes a gray uint8 [H, W] image so that its shorter side is `short_side` pixels
-// (aspect ratio kept), with a filtered (antialiased) resampler.
-torch::Tensor resize_short_side(const torch::Tensor& gray, int64_t short_side);
+// Resizes a uint8 [H, W] (gray) or [C, H, W] image so that its shorter side is `short_side`
+// pixels (aspect ratio kept), with a filtered (antialiased) resampler.
+torch::Tensor resize_short_side(const torch::Tensor& image, int64_t short_side);
 
 }  // namespace edge::data

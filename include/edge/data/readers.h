@@ -76,6 +76,31 @@ Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split
 // Other columns are not allowed in the 0/1 form (they would be read as classes).
 Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems = nullptr);
 
+// ---- single-label sets (one-hot labels; mosaic items, OE / OOD sets) --------------------
+
+// torchvision's ImageFolder extensions (IMG_EXTENSIONS): jpg, jpeg, png, ppm, bmp, pgm,
+// tif, tiff, webp (any letter case).
+const std::vector<std::string>& image_folder_extensions();
+
+// torchvision's ImageFolder layout under `root`: one sub-folder per class, classes sorted by
+// name; a class's images at any depth under its folder, in torchvision's order (directories
+// sorted by path, then file names). Files of other extensions are skipped, as torchvision
+// skips them; files directly in `root` belong to no class and are skipped too. Labels are
+// one-hot. Throws DataError naming the folder for no class folder or for empty classes (all
+// listed), and naming the file for a TIFF / WebP image (this decoder reads the others).
+Dataset read_image_folder_classes(const std::filesystem::path& root, const std::string& name);
+
+// The CIFAR-10 classes in label order (airplane ... truck).
+const std::vector<std::string>& cifar10_class_names();
+
+// The CIFAR-10 binary distribution (`cifar-10-batches-bin`): split "train" = data_batch_1..5.bin,
+// "test" = test_batch.bin; records of 1 label byte + 3072 pixel bytes (the R, G and B planes
+// of a 32x32 image, row-major). Class names from batches.meta.txt when present, else
+// cifar10_class_names(). Images RGB [3, 32, 32] in memory, one-hot labels. Throws DataError
+// naming the file for a missing batch, a size that is not a whole number of records or a
+// label beyond the class list; UsageError for another split.
+Dataset read_cifar10_bin(const std::filesystem::path& dir, const std::string& split);
+
 // ---- OE / OOD sets (unlabelled) ------------------------------------------------------
 
 // Image file extensions the decoder reads (stb): jpg, jpeg, png, bmp (any letter case).

@@ -18,8 +18,14 @@
 //               file used for every split (read_manifest)
 //   fashion-lt  the embedded benchmark (fashion_lt.h; PATH not allowed); splits train, val,
 //               test
+//   cifar-lt    CIFAR-10 photo mosaics (cifar_lt.h); PATH = its CIFAR-10 source (an
+//               ImageFolder with train/ and test/, or cifar-10-batches-bin), default
+//               DATA_ROOT/cifar10-images, else the set-up's .data/cifar10-images
 // OE / OOD sets (unlabelled; the split picks train or test files where a set has both):
 //   folder      PATH required: every jpg/jpeg/png/bmp under it, any depth
+//   imagefolder PATH required: torchvision's ImageFolder (read_image_folder_classes); the
+//               split's sub-folder (train/ for OE, test/ for OOD) when PATH has one
+//   cifar10     DATA_ROOT/cifar-10-batches-bin: the CIFAR-10 binary batches (read_cifar10_bin)
 //   textures    DATA_ROOT/dtd/images          places   DATA_ROOT/Places
 //   sun         DATA_ROOT/SUN                 inaturalist DATA_ROOT/iNaturalist
 //   lsun        DATA_ROOT/LSUN                imagenet-22k DATA_ROOT/ImageNet-22K
@@ -34,6 +40,10 @@
 //               split test, so OE (train) and OOD (test) noise differ
 //   fashion-lt-oe, fashion-lt-bag, fashion-lt-textures, fashion-lt-noise
 //               fashion-lt's OE and OOD sets (PATH not allowed)
+//   cifar-lt-oe, cifar-lt-vehicles, cifar-lt-textures, cifar-lt-noise
+//               cifar-lt's OE and OOD sets (PATH: its CIFAR-10 source, as for cifar-lt)
+// In a run on a built-in benchmark, its OE / OOD sets also go by their bare names (oe, bag,
+// vehicles, textures, noise).
 #pragma once
 
 #include <filesystem>

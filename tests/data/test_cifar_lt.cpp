@@ -1,0 +1,154 @@
+// cifar-lt, the mosaic builder over CIFAR-10: built from a generated binary distribution
+// (every record's pixels say which record it is), and from the shared JPEGs where unpacked.
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "edge/common/error.h"
+#include "edge/data/cifar_lt.h"
+#include "edge/data/registry.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using edge::test::error_message;
+
+constexpr int64_t kPerBatch = 60;  // 6 records of each class per batch
+
+// Record i: label i % 10; the top-left pixel's red and green bytes are i mod 256 and i / 256
+// (they identify the record), every other byte (i * 7 + c * 50 + h * 3 + w) mod 256.
+void write_batch(const fs::path& file, int64_t first, int64_t n) {
+  std::ofstream out(file, std::ios::binary);
+  for (int64_t i = first; i < first + n; ++i) {
+    out.put(static_cast<char>(i % 10));
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t p = 0; p < 1024; ++p)
+        out.put(static_cast<char>(p == 0 ? (c == 0 ? i % 256 : c == 1 ? i / 256 : 0) : i * 7 + c * 50 + (p / 32) * 3 + p % 32));
+  }
+}
+
+fs::path cifar_fixture(const fs::path& dir) {
+  fs::create_directories(dir);
+  for (int b = 1; b <= 5; ++b) write_batch(dir / ("data_batch_" + std::to_string(b) + ".bin"), (b - 1) * kPerBatch, kPerBatch);
+  write_batch(dir / "test_batch.bin", 5 * kPerBatch, kPerBatch);  // records 300..359
+  return dir;
+}
+
+edge::data::FashionLtOptions sizes() {
+  edge::data::FashionLtOptions o;
+  o.id_train = 300;
+  o.id_val = 40;
+  o.id_test = 50;
+  o.oe_train = 60;
+  o.ood_test = 30;
+  o.seed = 3;
+  return o;
+}
+
+edge::data::FashionLtParts all_parts() {
+  edge::data::FashionLtParts p;
+  p.ood = edge::data::cifar_lt_ood_names();
+  return p;
+}
+
+// The records whose items fill the occupied cells of `set`'s canvases.
+std::set<int64_t> records_in(const edge::data::Dataset& set) {
+  const auto images = edge::data::stack_images(set);
+  std::set<int64_t> ids;
+  for (int64_t n = 0; n < images.size(0); ++n)
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t c = 0; c < 2; ++c) {
+        const auto cell = images[n].slice(1, r * 32, r * 32 + 32).slice(2, c * 32, c * 32 + 32);
+        if (cell.max().item<uint8_t>() == 0) continue;
+        ids.insert(cell[0][0][0].item<uint8_t>() + 256 * cell[1][0][0].item<uint8_t>());
+      }
+  return ids;
+}
+
+TEST(CifarLt, BuildsRgbMosaicsOfTheRightRecords) {
+  edge::test::TempDir tmp;
+  const auto src = cifar_fixture(tmp.path() / "bin");
+  const auto b = edge::data::build_cifar_lt(sizes(), src, all_parts());
+  EXPECT_EQ(b.class_names, (std::vector<std::string>{"airplane", "automobile", "bird", "cat", "deer", "dog"}));
+  EXPECT_EQ(edge::data::stack_images(b.id_train).sizes(), (std::vector<int64_t>{300, 3, 64, 64}));
+  EXPECT_EQ(b.id_train.labels.sizes(), (std::vector<int64_t>{300, 6}));
+  const auto per_image = b.id_train.labels.sum(1);
+  EXPECT_GE(per_image.min().item<float>(), 1.f);
+  EXPECT_LE(per_image.max().item<float>(), 4.f);
+  const auto counts = b.id_train.labels.sum(0);
+  EXPECT_GT(counts[0].item<float>(), 4 * counts[5].item<float>());  // rho 50: head far above tail
+  // Train items are train records (< 300) of the ID classes; val and test items are test
+  // records (>= 300) of the ID classes, and none is in both.
+  for (int64_t id : records_in(b.id_train)) EXPECT_TRUE(id < 300 && id % 10 < 6) << id;
+  const auto val = records_in(b.id_val), test = records_in(b.id_test);
+  for (int64_t id : val) EXPECT_EQ(test.count(id), 0u) << "record " << id << " in both val and test";
+  for (const auto* split : {&val, &test})
+    for (int64_t id : *split) EXPECT_TRUE(id >= 300 && id < 360 && id % 10 < 6) << id;
+  // OE is unlabelled; the vehicles OOD set holds ships and trucks (labels 8, 9) of the test split.
+  ASSERT_EQ(b.oe_train.size(), 60);
+  EXPECT_FALSE(b.oe_train.has_labels());
+  ASSERT_EQ(b.ood_tests.size(), 3u);
+  for (int64_t id : records_in(b.ood("vehicles"))) EXPECT_TRUE(id >= 300 && id % 10 >= 8) << id;
+  EXPECT_EQ(edge::data::stack_images(b.ood("textures")).sizes(), (std::vector<int64_t>{30, 3, 64, 64}));
+  EXPECT_EQ(b.ood("noise").size(), 30);
+}
+
+TEST(CifarLt, DeterministicPerSeedAndTheRegistryBuildsItByName) {
+  edge::test::TempDir tmp;
+  const auto src = cifar_fixture(tmp.path() / "bin");
+  edge::data::FashionLtParts parts;  // textures left out: decoding the PNGs is the slow part
+  parts.ood = {"vehicles", "noise"};
+  const auto direct = edge::data::build_cifar_lt(sizes(), src, parts);
+  edge::data::BenchmarkSpec spec;
+  spec.dataset = "cifar-lt:" + src.string();
+  spec.builtin = sizes();
+  spec.oe_data = "cifar-lt-oe";
+  spec.ood_data = {"noise", "vehicles", "fashion-lt-noise"};  // bare names: this run's own sets
+  const auto b = edge::data::open_benchmark(spec);
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(b.id_test), edge::data::stack_images(direct.id_test)));
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(b.oe_train), edge::data::stack_images(direct.oe_train)));
+  ASSERT_EQ(b.ood_tests.size(), 3u);
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(b.ood_tests[1]), edge::data::stack_images(direct.ood("vehicles"))));
+  EXPECT_EQ(b.ood_tests[2].images->load(0).size(0), 1);  // fashion-lt's own (gray) noise
+  auto other = sizes();
+  other.seed = 4;
+  EXPECT_FALSE(torch::equal(edge::data::stack_images(edge::data::build_cifar_lt(other, src, parts).id_test),
+                            edge::data::stack_images(direct.id_test)));
+  const auto recipe = edge::data::run_recipe("cifar-lt:" + src.string(), 256, true);
+  EXPECT_EQ(recipe.in_channels, 3);
+  EXPECT_EQ(recipe.default_oe, "cifar-lt-oe");
+  EXPECT_EQ(recipe.default_ood, edge::data::cifar_lt_ood_names());
+  EXPECT_EQ(recipe.eval.output_shape(1), (std::vector<int64_t>{3, 64, 64}));
+  EXPECT_EQ(edge::data::benchmark_class_names(spec).size(), 6u);
+}
+
+TEST(CifarLt, MissingSourcesAreNamed) {
+  edge::test::TempDir tmp;
+  auto msg = error_message<edge::DataError>(
+      [&] { edge::data::build_cifar_lt(sizes(), tmp.path() / "none", all_parts()); });
+  EXPECT_NE(msg.find("CIFAR-10 folder " + (tmp.path() / "none").string() + " not found"), std::string::npos) << msg;
+  fs::create_directories(tmp.path() / "tree" / "train" / "cat");  // an ImageFolder without most classes
+  fs::copy_file(edge::test::fixtures_dir() / "datasets" / "folder" / "a.png", tmp.path() / "tree" / "train" / "cat" / "a.png");
+  edge::data::FashionLtParts train_only = all_parts();
+  train_only.id_val = train_only.id_test = train_only.oe_train = false;
+  train_only.ood.clear();
+  msg = error_message<edge::DataError>([&] { edge::data::build_cifar_lt(sizes(), tmp.path() / "tree", train_only); });
+  EXPECT_NE(msg.find("has no class 'airplane'"), std::string::npos) << msg;
+}
+
+TEST(CifarLt, BuildsFromTheSharedJpegsWhereUnpacked) {
+  const fs::path src = edge::data::cifar_lt_default_source("");
+  if (!fs::is_directory(src / "train")) GTEST_SKIP() << src << " absent (the set-up unpacks ../shared/data's copy)";
+  auto o = sizes();
+  o.id_train = 200;
+  const auto b = edge::data::build_cifar_lt(o, src, all_parts());
+  EXPECT_EQ(edge::data::stack_images(b.id_val).sizes(), (std::vector<int64_t>{40, 3, 64, 64}));
+  EXPECT_EQ(b.ood_tests.size(), 3u);
+  // Real photographs: the canvases are far from constant, unlike a decoding failure's zeros.
+  EXPECT_GT(edge::data::stack_images(b.id_train).to(torch::kFloat).std().item<float>(), 30.f);
+}
+
+}  // namespace
