@@ -37,6 +37,7 @@ std::vector<std::unique_ptr<cli::Command>> make_commands(CLI::App& app, bool qui
   c.push_back(cli::train_command(app));
   c.push_back(cli::eval_command(app));
   c.push_back(cli::demo_command(app, quick));
+  c.push_back(cli::photo_bench_command(app));
   c.push_back(cli::infer_command(app));
   c.push_back(cli::calibrate_command(app));
   c.push_back(cli::predict_command(app));

@@ -134,7 +134,8 @@ const std::vector<std::string>& cifar_lt_ood_names() {
 }
 
 fs::path cifar_lt_default_source(const fs::path& data_root) {
-  return (data_root.empty() ? fs::path(EDGE_DEFAULT_DATA_DIR) : data_root) / "cifar10-images";
+  if (!data_root.empty() && fs::is_directory(data_root / "cifar10-images")) return data_root / "cifar10-images";
+  return fs::path(EDGE_DEFAULT_DATA_DIR) / "cifar10-images";
 }
 
 Benchmark build_cifar_lt(const FashionLtOptions& given, const fs::path& source, const FashionLtParts& parts) {

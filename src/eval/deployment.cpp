@@ -45,8 +45,10 @@ DeployedRun open_deployed_run(const std::filesystem::path& run_dir, const std::s
   choose_score(d, run_dir, score_fn);
   d.class_names = cal ? cal->class_names : run_class_names(d.run.config);
   if (int64_t(d.class_names.size()) != d.run.config.model.num_classes)
-    throw DataError(fmt::format("{} class names for a model with {} classes", d.class_names.size(),
-                                d.run.config.model.num_classes));
+    throw DataError(fmt::format("{}: {} class names for a model with {} classes{}",
+                                (cal ? calibration_file(run_dir) : run_dir / "config.json").string(),
+                                d.class_names.size(), d.run.config.model.num_classes,
+                                cal ? "; run `edge calibrate` again" : " (its dataset's class list changed)"));
   return d;
 }
 

@@ -56,11 +56,13 @@ TEST(Cli, BadValuesNameTheFlag) {
 
 // Values that used to pass silently (issue 21): a negative seed wrapped to 2^64 - 1, negative
 // loss weights trained. Each is one line naming the flag, exit 2, nothing written.
+// (--nproc 0 trained one process before: 0 was read as "not given".)
 TEST(Cli, NegativeSeedsAndLossWeightsAreRefused) {
   edge::test::TempDir dir;
   for (const std::vector<std::string>& bad : {std::vector<std::string>{"--seed", "-1"}, {"--data_seed", "-3"},
                                               {"--alpha", "-1"}, {"--energy_beta", "-0.5"}, {"--weight_decay", "-1"},
-                                              {"--l_rate", "inf"}, {"--l_rate", "1e300"}, {"--rho", "-1"}}) {
+                                              {"--l_rate", "inf"}, {"--l_rate", "1e300"}, {"--rho", "-1"},
+                                              {"--nproc", "0"}}) {
     auto args = std::vector<std::string>{"train", "--out", (dir.path() / "run").string()};
     args.insert(args.end(), bad.begin(), bad.end());
     const auto r = run(args);

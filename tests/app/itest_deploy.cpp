@@ -221,6 +221,18 @@ TEST(Deploy, CalibrateThenPredictAgreesWithEvalScoresAndModelOutputs) {
   EXPECT_TRUE(one_line(r.err) && r.err.find("calibrat") != std::string::npos) << r.err;
   r = edge::test::run_cli({"calibrate", "--checkpoint", run2.string(), "--score_fn", "max_logit", "--tpr", "0.9"});
   ASSERT_EQ(r.code, 0) << r.err;
+  {  // A calibration.json whose class list does not fit the model: an error naming that file.
+    json bad = json::parse(edge::read_text_file(run2 / "calibration.json"));
+    const std::string kept = bad.dump();
+    bad["class_names"].erase(bad["class_names"].begin());
+    edge::write_text_atomically(run2 / "calibration.json", bad.dump());
+    r = edge::test::run_cli({"predict", "--checkpoint", run2.string(), good});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(one_line(r.err) && r.err.find((run2 / "calibration.json").string() + ": 7 class names for a model "
+                                                "with 8 classes") != std::string::npos)
+        << r.err;
+    edge::write_text_atomically(run2 / "calibration.json", kept);
+  }
   const json cal2 = json::parse(edge::read_text_file(run2 / "calibration.json"));
   EXPECT_NE(cal2["weights_hash"], cal["weights_hash"]);
   r = edge::test::run_cli({"predict", "--checkpoint", run2.string(), "--format", "jsonl", good});

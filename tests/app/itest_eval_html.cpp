@@ -11,26 +11,13 @@
 
 #include "edge/common/atomic_file.h"
 #include "edge/data/image_io.h"
+#include "support/chromium.h"
 #include "support/test_support.h"
 #include "support/tiny_runs.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string chromium() {
-  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
-    if (fs::exists(p)) return p;
-  return "";
-}
-
-// Headless Chromium with its own profile, bounded in time; returns the exit status.
-int run_chromium(const std::string& exe, const fs::path& profile, const std::string& args) {
-  const std::string cmd = fmt::format("timeout 60 {} --headless --disable-gpu --no-sandbox --disable-dev-shm-usage "
-                                      "--user-data-dir='{}' {} 2>/dev/null",
-                                      exe, profile.string(), args);
-  return std::system(cmd.c_str());
-}
 
 size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;
@@ -39,7 +26,7 @@ size_t count(const std::string& s, const std::string& what) {
 }
 
 TEST(EvalHtml, ReportRendersInHeadlessChromium) {
-  const std::string exe = chromium();
+  const std::string exe = edge::test::chromium_path();
   if (exe.empty()) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
   edge::test::TempDir dir;
   const auto run_dir = dir.path() / "run";
@@ -60,7 +47,7 @@ TEST(EvalHtml, ReportRendersInHeadlessChromium) {
   // tail j = 3, bag, noise), 2 ROC curves, 3 FPR95-against-j lines (bag, noise, mean).
   const auto profile = dir.path() / "chromium-profile";
   const auto dom_file = dir.path() / "dom.html";
-  ASSERT_EQ(run_chromium(exe, profile, fmt::format("--dump-dom 'file://{}' > '{}'", html.string(), dom_file.string())), 0);
+  ASSERT_EQ(edge::test::run_chromium(exe, profile, fmt::format("--dump-dom 'file://{}' > '{}'", html.string(), dom_file.string())), 0);
   const std::string dom = edge::read_text_file(dom_file);
   EXPECT_EQ(count(dom, "<section class=\"score\""), 2u);
   EXPECT_EQ(count(dom, "<svg class=\"plot\""), 6u);
@@ -74,7 +61,7 @@ TEST(EvalHtml, ReportRendersInHeadlessChromium) {
 
   // (b) A screenshot of the top of the page (title, tables, the first score's plots).
   const auto png = dir.path() / "shot.png";
-  ASSERT_EQ(run_chromium(exe, profile, fmt::format("--screenshot='{}' --window-size=1800,1300 'file://{}'",
+  ASSERT_EQ(edge::test::run_chromium(exe, profile, fmt::format("--screenshot='{}' --window-size=1800,1300 'file://{}'",
                                                    png.string(), html.string())),
             0);
   const torch::Tensor img = edge::data::load_rgb_image(png).to(torch::kInt32);  // [3, H, W]

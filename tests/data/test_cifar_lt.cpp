@@ -139,6 +139,44 @@ TEST(CifarLt, MissingSourcesAreNamed) {
   EXPECT_NE(msg.find("has no class 'airplane'"), std::string::npos) << msg;
 }
 
+TEST(CifarLt, MaterialisedFilesReadBackAsTheSamePixelsAndLabels) {
+  edge::test::TempDir tmp;
+  const auto src = cifar_fixture(tmp.path() / "bin");
+  const fs::path dir = tmp.path() / "written";
+  const auto r = edge::test::run_cli({"data", "materialise", "--dataset", "cifar-lt:" + src.string(), "--out",
+                                      dir.string(), "--id_train", "30", "--id_val", "10", "--id_test", "12",
+                                      "--oe_train", "8", "--ood_test", "5", "--data_seed", "3",
+                                      "--ood_data", "vehicles,noise"});  // textures left out: slow to decode
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("--dataset manifest:" + dir.string()), std::string::npos) << r.out;
+  auto o = sizes();
+  o.id_train = 30, o.id_val = 10, o.id_test = 12, o.oe_train = 8, o.ood_test = 5;
+  edge::data::FashionLtParts parts;
+  parts.ood = {"vehicles", "noise"};
+  const auto built = edge::data::build_cifar_lt(o, src, parts);
+  edge::data::BenchmarkSpec spec;
+  spec.dataset = "manifest:" + dir.string();
+  spec.oe_data = "folder:" + (dir / "oe").string();
+  for (const auto& set : parts.ood) spec.ood_data.push_back("folder:" + (dir / "ood" / set).string());
+  const auto back = edge::data::open_benchmark(spec);
+  EXPECT_EQ(back.class_names, built.class_names);
+  for (auto [a, b] : {std::pair{&back.id_train, &built.id_train}, {&back.id_val, &built.id_val}, {&back.id_test, &built.id_test}}) {
+    EXPECT_TRUE(torch::equal(edge::data::stack_images(*a), edge::data::stack_images(*b))) << b->name;
+    EXPECT_TRUE(torch::equal(a->labels, b->labels)) << b->name;
+  }
+  EXPECT_TRUE(torch::equal(edge::data::stack_images(back.oe_train), edge::data::stack_images(built.oe_train)));
+  for (size_t i = 0; i < parts.ood.size(); ++i)
+    EXPECT_TRUE(torch::equal(edge::data::stack_images(back.ood_tests[i]), edge::data::stack_images(built.ood_tests[i])));
+  // An existing folder is refused, and nothing is left beside it.
+  const auto again = edge::test::run_cli({"data", "materialise", "--dataset", "cifar-lt:" + src.string(), "--out",
+                                          dir.string(), "--id_train", "30"});
+  EXPECT_NE(again.code, 0);
+  EXPECT_NE(again.err.find("--out: " + dir.string() + " already exists"), std::string::npos) << again.err;
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path())) ++entries;
+  EXPECT_EQ(entries, 2u);  // bin/ and written/
+}
+
 TEST(CifarLt, BuildsFromTheSharedJpegsWhereUnpacked) {
   const fs::path src = edge::data::cifar_lt_default_source("");
   if (!fs::is_directory(src / "train")) GTEST_SKIP() << src << " absent (the set-up unpacks ../shared/data's copy)";

@@ -1,4 +1,5 @@
 #include "support/test_support.h"
+#include "support/chromium.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 
 #include <array>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -15,9 +17,24 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "edge/app/commands.h"
 
 namespace edge::test {
+
+std::string chromium_path() {
+  for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
+    if (std::filesystem::exists(p)) return p;
+  return "";
+}
+
+int run_chromium(const std::string& exe, const std::filesystem::path& profile, const std::string& args) {
+  const std::string cmd = fmt::format("timeout 60 {} --headless --disable-gpu --no-sandbox --disable-dev-shm-usage "
+                                      "--user-data-dir='{}' {} 2>/dev/null",
+                                      exe, profile.string(), args);
+  return std::system(cmd.c_str());
+}
 
 Proc start_edge(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
                 const std::filesystem::path& log_stem) {

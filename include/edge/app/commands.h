@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "edge/data/materialise.h"
 #include "edge/eval/calibration.h"
 #include "edge/eval/evaluate_run.h"
 #include "edge/eval/ood_report.h"
@@ -64,6 +65,34 @@ void run_demo(const DemoParams& params, std::ostream& out);
 // Formats the BCE-vs-EDGE comparison table.
 std::string format_comparison(const eval::OodReport& bce, const eval::OodReport& edge);
 
+struct PhotoBenchParams {
+  bool quick = false;                   // a smoke version (small sets, 1 seed, 1 epoch): the integration test
+  int64_t seeds = 3;                    // training seeds per (backbone, mode); the benchmark itself is fixed (data seed 0)
+  std::filesystem::path out = "runs/photo";
+  std::filesystem::path results;        // the table; "" = OUT/RESULTS.md
+  std::string dataset = "cifar-lt";     // NAME[:PATH] of the photo benchmark
+  std::filesystem::path pretrained;     // mobilenet_v2 ImageNet state_dict (torchvision .pth), required
+  std::vector<std::string> modes = {"normal", "OE", "energyML", "joint"};
+  // Scores besides JointEnergy; the table shows the three with the lowest mean FPR95.
+  std::string candidate_scores = "energy_max,max_logit,msp,prob_sum,mahalanobis_max,knn";
+  int64_t threads = 0;
+  std::string command_line;             // recorded in the results
+};
+
+// The two backbones of the photo benchmark with their training recipes: mobilenet_v2
+// fine-tuned from ImageNet weights, small_resnet (RGB) from scratch; at the full or --quick sizes.
+struct PhotoBackbone {
+  std::string label;     // "mobilenet_v2 (ImageNet)", "small_resnet (scratch)"
+  std::string key;       // run folder name
+  train::TrainConfig base;
+};
+std::vector<PhotoBackbone> photo_backbones(const PhotoBenchParams& params);
+
+// `edge bench-photo`: trains every backbone x mode x seed on the photo benchmark (a run whose
+// folder already holds this plan's finished run is reused), evaluates each with JointEnergy and
+// the candidate scores, and writes the mean +- sd table (RESULTS.md) and results.json.
+void run_photo_bench(const PhotoBenchParams& params, std::ostream& out);
+
 struct InferParams {
   std::string arch;                   // required with --pretrained; with --checkpoint, the run's (or empty)
   std::filesystem::path pretrained;   // torchvision state_dict (.pth) for the backbone
@@ -97,6 +126,19 @@ struct DataVerifyParams {
 // not match the images) is printed as one line "problem: ..." naming the file. Returns
 // the number of problems; the CLI exits 1 when it is not 0.
 int64_t run_data_verify(const DataVerifyParams& params, std::ostream& out);
+
+struct DataMaterialiseParams {
+  std::string dataset;                // --dataset NAME[:PATH]: a built-in benchmark, or any ID set
+  std::filesystem::path data_root;    // --data_root
+  std::filesystem::path out;          // --out: a new folder
+  data::FashionLtOptions sizes;       // the built-in benchmarks' sizes, rho, seed and folders
+  std::string oe_data;                // --oe_data; "" = the dataset's default OE set
+  std::vector<std::string> ood_data;  // --ood_data; empty = the dataset's default OOD sets
+};
+
+// `edge data materialise`: builds / opens the benchmark and writes it as PNG files, manifests
+// and image folders (data/materialise.h); prints the flags that read it back.
+data::MaterialisedBenchmark run_data_materialise(const DataMaterialiseParams& params, std::ostream& out);
 
 struct CalibrateParams {
   std::filesystem::path checkpoint;  // run directory

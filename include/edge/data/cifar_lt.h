@@ -18,8 +18,8 @@
 //
 // The source is an ImageFolder with train/ and test/ (the shared CIFAR-10 JPEGs, unpacked by
 // the set-up into .data/cifar10-images) or the binary `cifar-10-batches-bin` folder:
-// `--dataset cifar-lt:PATH`; without PATH, DATA_ROOT/cifar10-images with --data_root, else
-// the set-up's .data/cifar10-images.
+// `--dataset cifar-lt:PATH`; without PATH, DATA_ROOT/cifar10-images where it exists, else the
+// set-up's .data/cifar10-images.
 #pragma once
 
 #include <filesystem>
@@ -42,7 +42,8 @@ Transform cifar_lt_transform();
 // The OOD test sets' names, in report order: vehicles, textures, noise.
 const std::vector<std::string>& cifar_lt_ood_names();
 
-// Where cifar-lt reads CIFAR-10 when --dataset gives no PATH.
+// Where cifar-lt reads CIFAR-10 when --dataset gives no PATH: DATA_ROOT/cifar10-images where
+// that folder exists, else the set-up's .data/cifar10-images.
 std::filesystem::path cifar_lt_default_source(const std::filesystem::path& data_root);
 
 // Builds the parts asked for (parts.ood: names of cifar_lt_ood_names()) from `source` at

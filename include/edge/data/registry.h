@@ -20,7 +20,7 @@
 //               test
 //   cifar-lt    CIFAR-10 photo mosaics (cifar_lt.h); PATH = its CIFAR-10 source (an
 //               ImageFolder with train/ and test/, or cifar-10-batches-bin), default
-//               DATA_ROOT/cifar10-images, else the set-up's .data/cifar10-images
+//               DATA_ROOT/cifar10-images where it exists, else the set-up's .data/cifar10-images
 // OE / OOD sets (unlabelled; the split picks train or test files where a set has both):
 //   folder      PATH required: every jpg/jpeg/png/bmp under it, any depth
 //   imagefolder PATH required: torchvision's ImageFolder (read_image_folder_classes); the

@@ -45,6 +45,7 @@ class BoundCommand : public Command {
 std::unique_ptr<Command> train_command(CLI::App& app);
 std::unique_ptr<Command> eval_command(CLI::App& app);
 std::unique_ptr<Command> demo_command(CLI::App& app, bool quick);
+std::unique_ptr<Command> photo_bench_command(CLI::App& app);
 std::unique_ptr<Command> infer_command(CLI::App& app);
 std::unique_ptr<Command> calibrate_command(CLI::App& app);
 std::unique_ptr<Command> predict_command(CLI::App& app);

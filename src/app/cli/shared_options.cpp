@@ -2,9 +2,6 @@
 
 namespace edge::app::cli {
 
-namespace {
-
-// Options shared by every command that builds fashion-lt.
 void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
   cmd.add_option("--id_train", d.id_train, "ID training canvases")->capture_default_str();
   cmd.add_option("--id_val", d.id_val, "ID validation canvases")->capture_default_str();
@@ -18,8 +15,6 @@ void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
   cmd.add_option("--photo_dir", d.photo_dir, "photographs for OE crops (default: mate-backgrounds)");
   cmd.add_option("--texture_dir", d.texture_dir, "texture PNGs for the textures OOD set");
 }
-
-}  // namespace
 
 // Every flag of a training run, bound to `c` (the reference's flag names).
 void add_train_options(CLI::App& cmd, train::TrainConfig& c) {

@@ -16,6 +16,9 @@ inline CLI::Validator non_negative_integer() {
       "NONNEGATIVE");
 }
 
+// Sizes, rho, seed and source folders of the built-in benchmarks (fashion-lt, cifar-lt).
+void add_data_options(CLI::App& cmd, data::FashionLtOptions& d);
+
 // Every flag of a training run (the reference's spellings included) bound to `c`.
 void add_train_options(CLI::App& cmd, train::TrainConfig& c);
 

@@ -94,7 +94,7 @@ class TrainCommand final : public Command {
 
   int run(const Context& ctx) override {
     if (print_config_) return print_config(ctx.out);
-    if (!device_ids_.empty() || nproc_ != 0) return launch_workers(ctx.expanded_args, device_ids_, nproc_, launch_);
+    if (!device_ids_.empty() || nproc_opt_->count() > 0) return launch_workers(ctx.expanded_args, device_ids_, nproc_, launch_);
     const InterruptScope interrupts;  // SIGINT / SIGTERM end training between steps (common/interrupt.h)
     if (resume_opt_->count() > 0) {
       check_resume_alone();
@@ -114,7 +114,7 @@ class TrainCommand final : public Command {
     cmd_->add_option("--device", launch_.device, "cpu | cuda | cuda:N (cuda = cuda:LOCAL_RANK under a launcher)")
         ->capture_default_str();
     cmd_->add_option("--device-id", device_ids_, "train on these GPUs, one process each (e.g. 0,1)");
-    cmd_->add_option("--nproc", nproc_, "train with N CPU processes on this machine (data-parallel over Gloo)");
+    nproc_opt_ = cmd_->add_option("--nproc", nproc_, "train with N CPU processes on this machine (data-parallel over Gloo)");
     cmd_->add_option("--dist_timeout", launch_.dist_timeout_s,
                      "seconds to wait for the other training processes (rendezvous and every collective)")
         ->capture_default_str();
@@ -165,6 +165,7 @@ class TrainCommand final : public Command {
   std::string config_help_, device_ids_, ood_data_, ood_, method_ = "sum";
   TrainLaunch launch_;
   int64_t nproc_ = 0;
+  CLI::Option* nproc_opt_ = nullptr;  // given at all (--nproc 0 is refused, not read as "not given")
   bool print_config_ = false;
 };
 
