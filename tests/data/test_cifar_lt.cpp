@@ -177,6 +177,21 @@ TEST(CifarLt, MaterialisedFilesReadBackAsTheSamePixelsAndLabels) {
   EXPECT_EQ(entries, 2u);  // bin/ and written/
 }
 
+TEST(CifarLt, DataVerifyPrintsThePerClassCountsHeadToTail) {
+  edge::test::TempDir tmp;
+  const auto src = cifar_fixture(tmp.path() / "bin");
+  const auto r = edge::test::run_cli({"data", "verify", "--dataset", "cifar-lt:" + src.string(), "--id_train", "400",
+                                      "--id_val", "40", "--id_test", "50", "--ood_test", "10", "--ood_data",
+                                      "vehicles,noise"});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  const auto train = r.out.find("ID train id_train: 400 images, 6 classes");
+  ASSERT_NE(train, std::string::npos) << r.out;
+  const auto head = r.out.find("1  airplane", train), tail = r.out.find("6  dog", train);
+  EXPECT_TRUE(head != std::string::npos && tail != std::string::npos && head < tail) << r.out;
+  EXPECT_NE(r.out.find("OOD test vehicles: 10 images"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("data verify: no problems"), std::string::npos) << r.out;
+}
+
 TEST(CifarLt, BuildsFromTheSharedJpegsWhereUnpacked) {
   const fs::path src = edge::data::cifar_lt_default_source("");
   if (!fs::is_directory(src / "train")) GTEST_SKIP() << src << " absent (the set-up unpacks ../shared/data's copy)";

@@ -118,6 +118,7 @@ struct DataVerifyParams {
   std::string oe_data;                // --oe_data NAME[:PATH] (optional)
   std::vector<std::string> ood_data;  // --ood_data NAME[:PATH],... (optional)
   int64_t threads = 2;                // decoding threads
+  data::FashionLtOptions sizes;       // the built-in benchmarks' sizes, rho, seed and folders
 };
 
 // `edge data verify`: opens every split of the benchmark, decodes every image and prints,

@@ -36,6 +36,7 @@ class DataCommand final : public Command {
     verify_cmd_->add_option("--oe_data", verify_.oe_data, "OE set NAME[:PATH]");
     verify_cmd_->add_option("--ood_data", verify_ood_, "comma-separated OOD sets NAME[:PATH]");
     verify_cmd_->add_option("--threads", verify_.threads, "decoding threads")->capture_default_str();
+    add_data_options(*verify_cmd_, verify_.sizes);
   }
   void add_materialise() {
     CLI::App* m = data_->add_subcommand(
