@@ -39,10 +39,9 @@ IdLogits validation_logits(eval::TrainedRun& run, const CalibrateParams& p, cons
                                  fmt::join(ids, ", ")));
   IdLogits r;
   r.dataset = requested;
-  data::BenchmarkSpec val_only;
+  data::BenchmarkSpec val_only = config.benchmark_spec();  // a built-in set at the run's sizes and seed
   val_only.dataset = requested;
-  val_only.data_root = p.data_root.empty() ? config.data_root : p.data_root;
-  val_only.builtin = config.data;  // a built-in set at the run's sizes and seed
+  if (!p.data_root.empty()) val_only.data_root = p.data_root;
   val_only.need_train = val_only.need_test = val_only.need_oe = val_only.need_ood = false;
   data::Benchmark b = data::open_benchmark(val_only);
   if (b.id_val.size() == 0 || !b.id_val.has_labels())

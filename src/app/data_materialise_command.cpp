@@ -15,6 +15,7 @@ data::MaterialisedBenchmark run_data_materialise(const DataMaterialiseParams& p,
   spec.dataset = p.dataset;
   spec.data_root = p.data_root;
   spec.builtin = p.sizes;
+  spec.allow_outside_paths = p.allow_outside_paths;
   spec.oe_data = p.oe_data.empty() ? recipe.default_oe : p.oe_data;
   spec.ood_data = p.ood_data.empty() ? recipe.default_ood : p.ood_data;
   const data::Benchmark b = data::open_benchmark(spec);

@@ -151,7 +151,8 @@ void run_photo_bench(const PhotoBenchParams& p, std::ostream& out) {
   h.seeds = p.seeds;
   h.sizes = sizes_in_words(backbones.front().base.data, p.dataset);
   const fs::path results = p.results.empty() ? p.out / "RESULTS.md" : p.results;
-  write_text_atomically(results, format_photo_results(h, backbones, p.modes, runs));
+  const std::string previous = fs::exists(results) ? read_text_file(results) : "";
+  write_text_atomically(results, keep_hand_written(format_photo_results(h, backbones, p.modes, runs), previous));
   write_text_atomically(p.out / "results.json", photo_results_json(h, runs).dump(2) + "\n");
   out << fmt::format("wrote {} and {} ({:.1f} min)\n", results.string(), (p.out / "results.json").string(),
                      h.wall_seconds / 60);

@@ -94,6 +94,16 @@ std::vector<std::string> ood_sets(const std::vector<PhotoRun>& runs) {
   return sets;
 }
 
+// "| mode | a | b |\n|---|---|---|\n": the head of a table whose rows start with a mode.
+std::string table_head(const std::vector<std::string>& columns) {
+  std::string head = "| mode |", rule = "|---|";
+  for (const auto& c : columns) {
+    head += " " + c + " |";
+    rule += "---|";
+  }
+  return head + "\n" + rule + "\n";
+}
+
 // The JointEnergy table of one backbone: a row per mode.
 std::string energy_table(const std::vector<PhotoRun>& runs, const std::string& backbone,
                          const std::vector<std::string>& modes) {
@@ -109,12 +119,9 @@ std::string energy_table(const std::vector<PhotoRun>& runs, const std::string& b
     cols.emplace_back(fmt::format("tail j={} AUROC", j), tail_metric(j, false));
   }
   cols.emplace_back("mAP", kMap);
-  std::string t = "| mode |", rule = "|---|";
-  for (const auto& c : cols) {
-    t += " " + c.first + " |";
-    rule += "---|";
-  }
-  t += "\n" + rule + "\n";
+  std::vector<std::string> names;
+  for (const auto& c : cols) names.push_back(c.first);
+  std::string t = table_head(names);
   for (const auto& mode : modes) {
     const auto rs = runs_of(runs, backbone, mode);
     t += "| " + mode_label(mode) + " |";
@@ -146,13 +153,13 @@ std::string other_scores_table(const std::vector<PhotoRun>& runs, const std::str
   if (best.size() > 3) best.resize(3);
   if (best.empty()) return "";
   const std::string near = ood_sets(runs).front();
-  std::string t = "| mode |", rule = "|---|";
+  std::vector<std::string> names;
   for (size_t s : best) {
-    const std::string name = runs.front().reports[s].score;
-    t += fmt::format(" {0} mean FPR95 | {0} mean AUROC | {0} {1} FPR95 |", name, near);
-    rule += "---|---|---|";
+    const std::string& score = runs.front().reports[s].score;
+    for (const char* figure : {" mean FPR95", " mean AUROC"}) names.push_back(score + figure);
+    names.push_back(score + " " + near + " FPR95");
   }
-  t += "\n" + rule + "\n";
+  std::string t = table_head(names);
   for (const auto& mode : modes) {
     const auto rs = runs_of(runs, backbone, mode);
     t += "| " + mode_label(mode) + " |";
@@ -164,17 +171,21 @@ std::string other_scores_table(const std::vector<PhotoRun>& runs, const std::str
   return t;
 }
 
-// EDGE minus `other` per seed on one JointEnergy figure: "-3.10 ± 1.20 (lower in 3/3 seeds)".
-std::string paired_difference(const std::vector<const PhotoRun*>& edge, const std::vector<const PhotoRun*>& other,
-                              const Metric& m, bool lower_is_better) {
+// EDGE minus `other` per seed (runs paired by position) on one JointEnergy figure; seeds where
+// the figure is undefined (a tail subset without images in that run) are left out.
+std::vector<double> paired_diffs(const std::vector<const PhotoRun*>& edge, const std::vector<const PhotoRun*>& other,
+                                 const Metric& m) {
   std::vector<double> d;
-  int better = 0;
   for (size_t i = 0; i < std::min(edge.size(), other.size()); ++i) {
     const double diff = m(edge[i]->reports[0]) - m(other[i]->reports[0]);
-    if (!std::isfinite(diff)) continue;  // a tail subset without images in this run
-    d.push_back(diff);
-    if (lower_is_better ? diff < 0 : diff > 0) ++better;
+    if (std::isfinite(diff)) d.push_back(diff);
   }
+  return d;
+}
+
+// The paired difference as text: "-3.10 ± 1.20 points (lower in 3/3 seeds)".
+std::string paired_difference(const std::vector<double>& d, bool lower_is_better) {
+  const auto better = std::count_if(d.begin(), d.end(), [&](double x) { return lower_is_better ? x < 0 : x > 0; });
   if (d.empty()) return "- (no tail-only images)";
   const Stat s = stat(d);
   const std::string sign = std::isfinite(s.mean) && s.mean > 0 ? "+" : "";
@@ -193,18 +204,13 @@ std::string answer(const std::vector<PhotoRun>& runs, const PhotoBackbone& b, co
       {near + " (near OOD) FPR95", set_metric(near, true)}, {"mean FPR95 over OOD sets", set_metric("mean", true)},
       {"tail-only j=2 FPR95", tail_metric(2, true)},         {"tail-only j=4 FPR95", tail_metric(4, true)},
       {"mAP", kMap}};
+  const auto bce = runs_of(runs, b.key, "normal");
   for (const auto& [name, m] : figures) {
     const bool lower = name != "mAP";
-    t += "| " + name + " | " + paired_difference(edge, runs_of(runs, b.key, "normal"), m, lower) + " | " +
-         (has("OE") ? paired_difference(edge, runs_of(runs, b.key, "OE"), m, lower) : "-") + " |\n";
+    t += "| " + name + " | " + paired_difference(paired_diffs(edge, bce, m), lower) + " | " +
+         (has("OE") ? paired_difference(paired_diffs(edge, runs_of(runs, b.key, "OE"), m), lower) : "-") + " |\n";
   }
-  const Stat dmap = stat([&] {
-    std::vector<double> d;
-    const auto bce = runs_of(runs, b.key, "normal");
-    for (size_t i = 0; i < std::min(edge.size(), bce.size()); ++i)
-      d.push_back(edge[i]->reports[0].id_map - bce[i]->reports[0].id_map);
-    return d;
-  }());
+  const Stat dmap = stat(paired_diffs(edge, bce, kMap));
   t += fmt::format("\nmAP within 1 point of BCE: {} ({:+.2f} points on average).\n\n",
                    std::fabs(dmap.mean) <= 0.01 || dmap.mean > 0 ? "yes" : "no", 100 * dmap.mean);
   return t;
@@ -213,12 +219,9 @@ std::string answer(const std::vector<PhotoRun>& runs, const PhotoBackbone& b, co
 std::string backbone_comparison(const std::vector<PhotoRun>& runs, const std::vector<PhotoBackbone>& backbones,
                                 const std::vector<std::string>& modes) {
   if (backbones.size() < 2) return "";
-  std::string t = "| mode |", rule = "|---|";
-  for (const auto& b : backbones) {
-    t += " " + b.label + " mAP |";
-    rule += "---|";
-  }
-  t += "\n" + rule + "\n";
+  std::vector<std::string> names;
+  for (const auto& b : backbones) names.push_back(b.label + " mAP");
+  std::string t = table_head(names);
   for (const auto& mode : modes) {
     t += "| " + mode_label(mode) + " |";
     for (const auto& b : backbones) t += " " + pm(stat(values(runs_of(runs, b.key, mode), 0, kMap))) + " |";
@@ -238,6 +241,11 @@ std::string recipe_line(const PhotoBackbone& b) {
 }
 
 }  // namespace
+
+std::string keep_hand_written(const std::string& generated, const std::string& previous) {
+  const size_t at = previous.find(kHandWrittenMarker);
+  return at == std::string::npos ? generated : generated + "\n" + previous.substr(at);
+}
 
 std::string format_photo_results(const PhotoResultsHeader& h, const std::vector<PhotoBackbone>& backbones,
                                  const std::vector<std::string>& modes, const std::vector<PhotoRun>& runs) {

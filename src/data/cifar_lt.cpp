@@ -100,18 +100,13 @@ MosaicRecipe cifar_lt_recipe(const FashionLtOptions& opt, const fs::path& source
   r.class_names = kIdClasses;
   r.id_items = [items](const std::string& split) { return class_pools(*items, kIdClasses, split); };
   r.oe_items = [items] { return class_pools(*items, kOeClasses, "train"); };
-  r.oe_photos = [opt] {
-    return load_crop_sources(list_photo_files(opt.photo_dir, "photograph"), 3, kPhotoShortSide, kCifarLtSide);
-  };
+  r.oe_photos = photo_crop_sources(opt, r.layout, kPhotoShortSide);
   MosaicRecipe::OodSet vehicles{"vehicles", [items] {
     std::vector<ItemPool> pools;
     for (const auto& name : kNearOodClasses) pools.push_back(items->pool("test", name));
     return pools;
   }, nullptr};
-  MosaicRecipe::OodSet textures{"textures", nullptr, [opt] {
-    return load_crop_sources(list_photo_files(opt.texture_dir, "texture"), 3, 0, kCifarLtSide);
-  }};
-  r.ood = {vehicles, textures, {"noise", nullptr, nullptr}};
+  r.ood = {vehicles, texture_ood_set(opt, r.layout), {"noise", nullptr, nullptr}};
   return r;
 }
 

@@ -94,17 +94,12 @@ MosaicRecipe fashion_lt_recipe(const FashionLtOptions& opt) {
   r.class_names = kClassNames;
   r.id_items = [splits](const std::string& split) { return id_items(*splits, split); };
   r.oe_items = [opt, splits] { return oe_items(opt, *splits); };
-  r.oe_photos = [opt] {
-    return load_crop_sources(list_photo_files(opt.photo_dir, "photograph"), 1, kPhotoShortSide, kFashionLtSide);
-  };
+  r.oe_photos = photo_crop_sources(opt, r.layout, kPhotoShortSide);
   MosaicRecipe::OodSet bag{"bag", [splits] {
     const Split& test = splits->get("t10k");
     return std::vector<ItemPool>{class_pool(test, kBagClass, 0, test.images.size(0))};
   }, nullptr};
-  MosaicRecipe::OodSet textures{"textures", nullptr, [opt] {
-    return load_crop_sources(list_photo_files(opt.texture_dir, "texture"), 1, 0, kFashionLtSide);
-  }};
-  r.ood = {bag, textures, {"noise", nullptr, nullptr}};
+  r.ood = {bag, texture_ood_set(opt, r.layout), {"noise", nullptr, nullptr}};
   return r;
 }
 

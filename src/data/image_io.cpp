@@ -3,11 +3,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <memory>
 
 #include <fmt/format.h>
+#include <zlib.h>
 #include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
 
@@ -17,17 +19,33 @@ namespace edge::data {
 
 namespace {
 
-// Decodes any stb-readable file to interleaved RGB uint8 [H, W, 3] (gray replicated, alpha
-// dropped). Throws DataError naming the file.
-torch::Tensor decode_rgb_hwc(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path))
-    throw DataError(fmt::format("image {} not found", path.string()));
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw DataError(fmt::format("cannot read image {}: input/output error", path.string()));
+  return bytes;
+}
+
+// Decodes a JPEG / PNG / BMP (or another stb-readable file) to interleaved RGB uint8
+// [H, W, 3] (gray replicated, alpha dropped). A truncated or damaged JPEG / PNG / BMP is
+// refused before stb, which would decode it leniently. Throws DataError naming `what`.
+torch::Tensor decode_rgb_hwc(const void* data, size_t size, const std::string& what) {
+  if (size > size_t(std::numeric_limits<int>::max()))
+    throw DataError(fmt::format("cannot decode image {}: {} bytes is too large", what, size));
+  if (const std::string format = sniff_image_format(data, size);
+      !format.empty() && !image_is_complete(data, size, format))
+    throw DataError(fmt::format("cannot decode image {}: truncated or damaged {} data", what, format));
   int w = 0, h = 0, channels = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load(path.c_str(), &w, &h, &channels, 3),
-                                                   stbi_image_free);
-  if (!pixels)
-    throw DataError(fmt::format("cannot decode image {}: {}", path.string(), stbi_failure_reason()));
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &channels, 3), stbi_image_free);
+  if (!pixels) throw DataError(fmt::format("cannot decode image {}: {}", what, stbi_failure_reason()));
   return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).clone();
+}
+
+torch::Tensor decode_rgb_hwc(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw DataError(fmt::format("image {} not found", path.string()));
+  const std::string bytes = read_bytes(path);
+  return decode_rgb_hwc(bytes.data(), bytes.size(), path.string());
 }
 
 bool starts_with(const unsigned char* p, size_t n, std::initializer_list<unsigned char> sig) {
@@ -55,6 +73,20 @@ uint32_t be16(const unsigned char* p) { return uint32_t(p[0]) << 8 | p[1]; }
 uint32_t be32(const unsigned char* p) { return be16(p) << 16 | be16(p + 2); }
 uint32_t le16(const unsigned char* p) { return uint32_t(p[1]) << 8 | p[0]; }
 uint32_t le32(const unsigned char* p) { return le16(p + 2) << 16 | le16(p); }
+
+// Every chunk (length, type, data, CRC-32 of type + data) whole and with its CRC right, up
+// to IEND. stb checks neither, so a flipped byte would decode to wrong pixels silently.
+bool png_is_complete(const unsigned char* p, size_t n) {
+  for (size_t pos = 8; pos + 12 <= n;) {
+    const size_t len = be32(p + pos);
+    if (len > n - pos - 12) return false;
+    const auto crc = crc32(crc32(0L, Z_NULL, 0), p + pos + 4, static_cast<uInt>(len + 4));
+    if (crc != be32(p + pos + 8 + len)) return false;
+    if (std::memcmp(p + pos + 4, "IEND", 4) == 0) return true;
+    pos += 12 + len;
+  }
+  return false;
+}
 
 // PNG: the IHDR chunk comes first, width and height big-endian.
 bool png_size(const unsigned char* p, size_t n, ImageHeader& h) {
@@ -132,6 +164,7 @@ ImageHeader read_image_header(const void* data, size_t size, const std::string& 
 bool image_is_complete(const void* data, size_t size, const std::string& format) {
   const auto* p = static_cast<const unsigned char*>(data);
   if (format == "jpeg") return jpeg_is_complete(p, size);
+  if (format == "png") return png_is_complete(p, size);
   if (format == "bmp" && size >= 6) {
     const uint32_t declared = uint32_t(p[2]) | uint32_t(p[3]) << 8 | uint32_t(p[4]) << 16 | uint32_t(p[5]) << 24;
     return declared == 0 || declared <= size;  // 0: writers may leave the field unset
@@ -140,13 +173,7 @@ bool image_is_complete(const void* data, size_t size, const std::string& format)
 }
 
 torch::Tensor decode_rgb_image(const void* data, size_t size, const std::string& what) {
-  int w = 0, h = 0, channels = 0;
-  if (size > size_t(std::numeric_limits<int>::max()))
-    throw DataError(fmt::format("cannot decode image {}: {} bytes is too large", what, size));
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &channels, 3), stbi_image_free);
-  if (!pixels) throw DataError(fmt::format("cannot decode image {}: {}", what, stbi_failure_reason()));
-  return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).contiguous();
+  return decode_rgb_hwc(data, size, what).permute({2, 0, 1}).contiguous();
 }
 
 torch::Tensor load_gray_image(const std::filesystem::path& path) {

@@ -263,4 +263,18 @@ std::vector<torch::Tensor> load_crop_sources(const std::vector<fs::path>& files,
   return out;
 }
 
+std::function<std::vector<torch::Tensor>()> photo_crop_sources(const FashionLtOptions& options,
+                                                               const MosaicLayout& layout, int64_t photo_short_side) {
+  return [photo_dir = options.photo_dir, layout, photo_short_side] {
+    return load_crop_sources(list_photo_files(photo_dir, "photograph"), layout.channels, photo_short_side,
+                             layout.side());
+  };
+}
+
+MosaicRecipe::OodSet texture_ood_set(const FashionLtOptions& options, const MosaicLayout& layout) {
+  return {"textures", nullptr, [texture_dir = options.texture_dir, layout] {
+            return load_crop_sources(list_photo_files(texture_dir, "texture"), layout.channels, 0, layout.side());
+          }};
+}
+
 }  // namespace edge::data

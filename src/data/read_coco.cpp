@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "data/listed_path.h"
 #include "edge/common/error.h"
 #include "edge/data/readers.h"
 
@@ -112,7 +113,7 @@ struct FileCloser {
 }  // namespace
 
 Dataset read_coco(const std::filesystem::path& instances_json, const std::filesystem::path& image_dir,
-                  Problems* problems) {
+                  Problems* problems, bool allow_outside_paths) {
   if (!std::filesystem::is_regular_file(instances_json))
     throw DataError(fmt::format("{} not found (expected a COCO instances json)", instances_json.string()));
   if (!std::filesystem::is_directory(image_dir))
@@ -169,7 +170,15 @@ Dataset read_coco(const std::filesystem::path& instances_json, const std::filesy
   std::vector<float> labels;
   for (size_t i = 0; i < t.images.size(); ++i) {
     if (!any[i]) continue;  // no annotation: dropped, as in the paper's counts
-    files.push_back(image_dir / t.images[i].second);
+    const auto file = detail::listed_path(image_dir, t.images[i].second);
+    if (!allow_outside_paths && !detail::lies_inside(file, image_dir)) {
+      const auto message = fmt::format("{}: {}", instances_json.string(),
+                                       detail::outside_path_message(t.images[i].second, image_dir));
+      if (!problems) throw DataError(message);
+      problems->push_back(message);
+      continue;
+    }
+    files.push_back(file);
     labels.insert(labels.end(), hot.begin() + static_cast<std::ptrdiff_t>(i * C),
                   hot.begin() + static_cast<std::ptrdiff_t>((i + 1) * C));
   }

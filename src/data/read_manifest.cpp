@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "data/listed_path.h"
 #include "data/text_util.h"
 #include "edge/common/error.h"
 #include "edge/data/readers.h"
@@ -90,7 +91,7 @@ std::vector<float> row_labels(const ManifestColumns& m, const std::vector<std::s
 
 }  // namespace
 
-Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems) {
+Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems, bool allow_outside_paths) {
   const auto ext = detail::lower(manifest.extension().string());
   if (ext != ".csv" && ext != ".tsv")
     throw DataError(fmt::format("{}: a manifest must end in .csv or .tsv", manifest.string()));
@@ -123,9 +124,14 @@ Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems)
       bad(fmt::format("image {} listed again (first on line {})", image, it->second));
       continue;
     }
+    const auto file = detail::listed_path(base, image);
+    if (!allow_outside_paths && !detail::lies_inside(file, base)) {
+      bad(detail::outside_path_message(image, base));
+      continue;
+    }
     const std::vector<float> row = row_labels(m, fields, base / "classes.txt", bad);
     if (row.empty()) continue;
-    files.push_back(base / image);
+    files.push_back(file);
     labels.insert(labels.end(), row.begin(), row.end());
   }
   Dataset out;

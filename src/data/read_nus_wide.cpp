@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "data/listed_path.h"
 #include "data/text_util.h"
 #include "edge/common/error.h"
 #include "edge/data/readers.h"
@@ -109,7 +110,8 @@ LabelledPaths read_rows(const std::filesystem::path& list_file, const std::files
 
 }  // namespace
 
-Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split, Problems* problems) {
+Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split, Problems* problems,
+                      bool allow_outside_paths) {
   if (split != "train" && split != "val" && split != "test")
     throw UsageError(fmt::format("nus-wide: unknown split '{}' (expected train, val or test)", split));
   const std::string part = split == "train" ? "train" : "test";
@@ -136,7 +138,13 @@ Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split
     std::string p = rows.paths[i];
     for (char& ch : p)
       if (ch == '\\') ch = '/';
-    files.push_back(dir / p);
+    const auto file = detail::listed_path(dir, p);
+    if (!allow_outside_paths && !detail::lies_inside(file, dir)) {
+      report(fmt::format("{}: {}", (dir / fmt::format("nus_wide_{}_imglist.txt", part)).string(),
+                         detail::outside_path_message(p, dir)));
+      continue;
+    }
+    files.push_back(file);
     kept_labels.insert(kept_labels.end(), rows.labels.begin() + static_cast<std::ptrdiff_t>(i * C),
                        rows.labels.begin() + static_cast<std::ptrdiff_t>((i + 1) * C));
   }

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "data/mat_file.h"
+#include "data/listed_path.h"
 #include "data/text_util.h"
 #include "edge/common/error.h"
 #include "edge/data/readers.h"
@@ -56,7 +57,8 @@ std::vector<std::string> object_names(const std::string& xml) {
 
 }  // namespace
 
-Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& split, Problems* problems) {
+Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& split, Problems* problems,
+                     bool allow_outside_paths) {
   const auto list = voc_dir / "ImageSets" / "Main" / (split + ".txt");
   std::vector<std::string> ids;
   for (const auto& line : detail::read_lines(list, "VOC image ids, one per line")) {
@@ -77,6 +79,12 @@ Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& sp
   std::vector<float> labels;
   const int64_t C = static_cast<int64_t>(classes.size());
   for (const auto& id : ids) {
+    // Annotations/<id>.xml lies inside voc_dir exactly when JPEGImages/<id>.jpg does.
+    const auto jpeg = detail::listed_path(voc_dir / "JPEGImages", id + ".jpg");
+    if (!allow_outside_paths && !detail::lies_inside(jpeg, voc_dir)) {
+      report(problems, fmt::format("{}: {}", list.string(), detail::outside_path_message(id, voc_dir)));
+      continue;
+    }
     std::vector<float> row(static_cast<size_t>(C), 0.0f);
     if (labelled) {
       const auto xml_path = ann_dir / (id + ".xml");
@@ -96,7 +104,7 @@ Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& sp
       }
       if (!ok) continue;
     }
-    files.push_back(voc_dir / "JPEGImages" / (id + ".jpg"));
+    files.push_back(jpeg);
     labels.insert(labels.end(), row.begin(), row.end());
   }
   Dataset out;
@@ -108,7 +116,7 @@ Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& sp
   return out;
 }
 
-Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems) {
+Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems, bool allow_outside_paths) {
   const detail::MatFile mat(mat_file);
   const auto list = mat.read("Imlist");
   if (!list || !list->is_char)
@@ -123,6 +131,7 @@ Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems) 
                                   fmt::join(labels_var->dims, "x"), n, C));
   }
   const auto base = mat_file.parent_path();
+  const auto root = (base.empty() ? std::filesystem::path(".") : base) / "..";  // the lists' "./../"
   std::vector<std::filesystem::path> files;
   std::vector<float> labels;
   for (int64_t i = 0; i < n; ++i) {
@@ -150,7 +159,13 @@ Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems) 
         continue;
       }
     }
-    files.push_back((base / path).lexically_normal());
+    const auto file = detail::listed_path(base, path);
+    if (!allow_outside_paths && !detail::lies_inside(file, root)) {
+      report(problems, fmt::format("{}: Imlist row {}: {}", mat_file.string(), i + 1,
+                                   detail::outside_path_message(path, root.lexically_normal())));
+      continue;
+    }
+    files.push_back(file);
     labels.insert(labels.end(), row.begin(), row.end());
   }
   Dataset out;

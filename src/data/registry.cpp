@@ -199,7 +199,7 @@ Dataset open_manifest(const Location& at, const std::string& split, Problems* pr
   if (fs::is_directory(path)) {
     for (const char* ext : {".csv", ".tsv"}) {
       const auto file = path / (split + ext);
-      if (fs::is_regular_file(file)) return read_manifest(file, problems);
+      if (fs::is_regular_file(file)) return read_manifest(file, problems, at.spec.allow_outside_paths);
     }
     throw DataError(fmt::format("{0}: neither {1}/{2}.csv nor {1}/{2}.tsv exists (not found)", at.flag, path.string(),
                                 split));
@@ -207,7 +207,7 @@ Dataset open_manifest(const Location& at, const std::string& split, Problems* pr
   if (!fs::is_regular_file(path))
     throw DataError(fmt::format("{}: {} not found (expected a .csv/.tsv manifest or a folder of train/val/test "
                                 "manifests)", at.flag, path.string()));
-  return read_manifest(path, problems);
+  return read_manifest(path, problems, at.spec.allow_outside_paths);
 }
 
 // The labelled ID sets' readers; nothing for another name.
@@ -216,11 +216,11 @@ std::optional<Dataset> open_labelled(const Location& at, const std::string& spli
   if (name == "voc2012") {
     const auto dir = require_dir(at.where("VOCdevkit/VOC2012"), at.flag,
                                  "the VOC2012 devkit folder with Annotations/, ImageSets/Main/, JPEGImages/");
-    return read_voc_xml(dir, split, problems);
+    return read_voc_xml(dir, split, problems, at.spec.allow_outside_paths);
   }
   if (name == "pascal") {
     const auto dir = require_dir(at.where("pascal"), at.flag, "the folder holding voc12-{train,val,test}.mat");
-    return read_voc_mat(dir / fmt::format("voc12-{}.mat", split), problems);
+    return read_voc_mat(dir / fmt::format("voc12-{}.mat", split), problems, at.spec.allow_outside_paths);
   }
   if (name == "coco2014" || name == "coco") {
     const auto dir = require_dir(at.where("coco"), at.flag,
@@ -228,12 +228,13 @@ std::optional<Dataset> open_labelled(const Location& at, const std::string& spli
                                  "train2014/, val2014/, test2014/");
     if (split == "test") return read_image_folder(dir / "test2014", "coco/test2014");
     const std::string part = split + "2014";
-    return read_coco(dir / "annotations" / fmt::format("instances_{}.json", part), dir / part, problems);
+    return read_coco(dir / "annotations" / fmt::format("instances_{}.json", part), dir / part, problems,
+                     at.spec.allow_outside_paths);
   }
   if (name == "nus-wide") {
     const auto dir = require_dir(at.where("nus-wide"), at.flag,
                                  "the folder with nus_wide_{train,test}_{imglist,label}.txt and the images");
-    return read_nus_wide(dir, split, problems);
+    return read_nus_wide(dir, split, problems, at.spec.allow_outside_paths);
   }
   if (name == "manifest") return open_manifest(at, split, problems);
   return std::nullopt;
@@ -384,7 +385,8 @@ Benchmark open_id_splits(const BenchmarkSpec& spec, const DatasetSpec& id, const
 }  // namespace
 
 Benchmark open_benchmark(const BenchmarkSpec& spec, Problems* problems) {
-  const DatasetSpec id = parse_dataset_spec(spec.dataset, "--dataset");
+  DatasetSpec id = parse_dataset_spec(spec.dataset, "--dataset");
+  id.allow_outside_paths = spec.allow_outside_paths;
   if (!is_id(id.name))
     throw UsageError(fmt::format("--dataset: '{}' is an OE/OOD set; expected an ID set: {}", id.name,
                                  fmt::join(id_dataset_names(), ", ")));

@@ -62,10 +62,7 @@ data::Dataset subsample(data::Dataset set, int64_t n) {
 EvalData build_eval_data(const train::TrainConfig& config, const EvalParams& p, bool need_train, bool need_val,
                          std::ostream& out) {
   const data::RunRecipe recipe = data::run_recipe(config.dataset, config.image_size, false);
-  data::BenchmarkSpec spec;
-  spec.dataset = config.dataset;
-  spec.data_root = config.data_root;
-  spec.builtin = config.data;
+  data::BenchmarkSpec spec = config.benchmark_spec();
   spec.ood_data = p.ood_data.empty() ? recipe.default_ood : p.ood_data;
   if (spec.ood_data.empty())
     throw UsageError(fmt::format("--ood_data: required for --dataset {} (comma-separated NAME[:PATH], e.g. "

@@ -40,10 +40,8 @@ TrainedRun open_trained_run(const std::filesystem::path& run_dir, const std::str
 std::string weights_hash(const std::filesystem::path& weights_file) { return hex64(file_fnv1a(weights_file)); }
 
 std::vector<std::string> run_class_names(const train::TrainConfig& config, const std::filesystem::path& data_root) {
-  data::BenchmarkSpec spec;
-  spec.dataset = config.dataset;
-  spec.data_root = data_root.empty() ? config.data_root : data_root;
-  spec.builtin = config.data;
+  data::BenchmarkSpec spec = config.benchmark_spec();
+  if (!data_root.empty()) spec.data_root = data_root;
   try {
     return data::benchmark_class_names(spec);
   } catch (const std::exception& e) {

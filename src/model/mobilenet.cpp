@@ -4,10 +4,15 @@ namespace edge::model {
 
 namespace nn = torch::nn;
 
+torch::Tensor ReLU6Impl::forward(torch::Tensor x) {
+  if (x.scalar_type() == torch::kBFloat16) return x.clamp(0, 6);
+  return torch::nn::functional::hardtanh(x, torch::nn::functional::HardtanhFuncOptions().min_val(0).max_val(6).inplace(true));
+}
+
 ConvBNReLU6Impl::ConvBNReLU6Impl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups) {
   push_back(nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding((kernel - 1) / 2).groups(groups).bias(false)));
   push_back(nn::BatchNorm2d(out));
-  push_back(nn::ReLU6(nn::ReLU6Options(true)));
+  push_back(ReLU6());
 }
 
 InvertedResidualImpl::InvertedResidualImpl(int64_t in, int64_t out, int64_t stride, int64_t expand_ratio) {

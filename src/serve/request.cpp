@@ -69,7 +69,8 @@ torch::Tensor decode_request_image(const EncodedImage& image, const ImageLimits&
     throw RequestError(422, "too_small", fmt::format("{}: {}x{} pixels, expected at least {} on each side",
                                                      label(image), h.width, h.height, limits.min_side));
   if (!data::image_is_complete(b.data(), b.size(), h.format))
-    throw RequestError(422, "truncated", fmt::format("{}: truncated {} ({} bytes)", label(image), h.format, b.size()));
+    throw RequestError(422, "truncated",
+                       fmt::format("{}: truncated or damaged {} ({} bytes)", label(image), h.format, b.size()));
   try {
     return data::decode_rgb_image(b.data(), b.size(), label(image));
   } catch (const DataError& e) {

@@ -52,10 +52,19 @@ void TrainConfig::resolve_compute_mode(const torch::Device& device) {
   channels_last = model::resolve_channels_last(channels_last, precision, device) ? "true" : "false";
 }
 
+data::BenchmarkSpec TrainConfig::benchmark_spec() const {
+  data::BenchmarkSpec spec;
+  spec.dataset = dataset;
+  spec.data_root = data_root;
+  spec.builtin = data;
+  spec.allow_outside_paths = allow_outside_paths;
+  return spec;
+}
+
 void to_json(nlohmann::json& j, const TrainConfig& c) {
   j = nlohmann::json{
       {"dataset", c.dataset}, {"data_root", c.data_root.string()}, {"oe_data", c.oe_data},
-      {"image_size", c.image_size}, {"workers", c.workers},
+      {"image_size", c.image_size}, {"workers", c.workers}, {"allow_outside_paths", c.allow_outside_paths},
       {"data", {{"id_train", c.data.id_train}, {"id_val", c.data.id_val}, {"id_test", c.data.id_test},
                 {"oe_train", c.data.oe_train}, {"ood_test", c.data.ood_test}, {"rho", c.data.rho},
                 {"seed", c.data.seed}, {"fashion_dir", c.data.fashion_dir.string()},
@@ -85,6 +94,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.oe_data = j.value("oe_data", std::string());
   c.image_size = j.value("image_size", int64_t{256});
   c.workers = j.value("workers", int64_t{2});
+  c.allow_outside_paths = j.value("allow_outside_paths", false);
   const auto& d = j.at("data");
   d.at("id_train").get_to(c.data.id_train);
   d.at("id_val").get_to(c.data.id_val);

@@ -29,11 +29,8 @@ PipelineData open_training_data(TrainConfig& config, std::ostream& log) {
                        config.oe_data)
         << std::endl;
   }
-  data::BenchmarkSpec spec;
-  spec.dataset = config.dataset;
-  spec.data_root = config.data_root;
+  data::BenchmarkSpec spec = config.benchmark_spec();
   spec.oe_data = config.oe_data.empty() ? recipe.default_oe : config.oe_data;
-  spec.builtin = config.data;
   spec.need_test = spec.need_ood = false;
   spec.need_oe = with_oe;
   if (recipe.builtin)

@@ -19,11 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-size_t count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
+using edge::test::count_occurrences;
 
 TEST(EvalHtml, ReportRendersInHeadlessChromium) {
   const std::string exe = edge::test::chromium_path();
@@ -49,11 +45,11 @@ TEST(EvalHtml, ReportRendersInHeadlessChromium) {
   const auto dom_file = dir.path() / "dom.html";
   ASSERT_EQ(edge::test::run_chromium(exe, profile, fmt::format("--dump-dom 'file://{}' > '{}'", html.string(), dom_file.string())), 0);
   const std::string dom = edge::read_text_file(dom_file);
-  EXPECT_EQ(count(dom, "<section class=\"score\""), 2u);
-  EXPECT_EQ(count(dom, "<svg class=\"plot\""), 6u);
-  EXPECT_EQ(count(dom, "data-kind=\"histogram\""), 2u);
-  EXPECT_EQ(count(dom, "data-kind=\"roc\""), 2u);
-  EXPECT_EQ(count(dom, "data-kind=\"tail\""), 2u);
+  EXPECT_EQ(count_occurrences(dom, "<section class=\"score\""), 2u);
+  EXPECT_EQ(count_occurrences(dom, "<svg class=\"plot\""), 6u);
+  EXPECT_EQ(count_occurrences(dom, "data-kind=\"histogram\""), 2u);
+  EXPECT_EQ(count_occurrences(dom, "data-kind=\"roc\""), 2u);
+  EXPECT_EQ(count_occurrences(dom, "data-kind=\"tail\""), 2u);
   const std::regex drawn("<path class=\"series\"[^>]* d=\"M[-0-9.]+,[-0-9.]+(L[-0-9.]+,[-0-9.]+)+");
   EXPECT_EQ(std::distance(std::sregex_iterator(dom.begin(), dom.end(), drawn), std::sregex_iterator()), 18);
   EXPECT_NE(dom.find("ID tail (j = 3)"), std::string::npos);

@@ -44,22 +44,14 @@ TEST(PhotoBench, QuickRunWritesTheTableAndReusesFinishedRuns) {
                                        "--dump-dom 'file://" + html.string() + "' > '" + dom_file.string() + "'"),
               0);
     const std::string dom = edge::test::slurp(dom_file);
-    size_t sections = 0;
-    for (size_t at = dom.find("<section class=\"score\""); at != std::string::npos;
-         at = dom.find("<section class=\"score\"", at + 1))
-      ++sections;
-    EXPECT_EQ(sections, 3u);
+    EXPECT_EQ(edge::test::count_occurrences(dom, "<section class=\"score\""), 3u);
     for (const char* want : {"vehicles (AUROC ", "textures (AUROC ", "noise (AUROC ", "<path class=\"series\""})
       EXPECT_NE(dom.find(want), std::string::npos) << want;
   }
   // A second call reuses the four finished runs instead of training them again.
   const auto again = edge::test::run_cli(args);
   ASSERT_EQ(again.code, 0) << again.err;
-  size_t reused = 0;
-  for (size_t at = again.out.find("reusing the finished run"); at != std::string::npos;
-       at = again.out.find("reusing the finished run", at + 1))
-    ++reused;
-  EXPECT_EQ(reused, 4u) << again.out;
+  EXPECT_EQ(edge::test::count_occurrences(again.out, "reusing the finished run"), 4u) << again.out;
 }
 
 TEST(PhotoBench, BadFlagsAreOneLineErrors) {

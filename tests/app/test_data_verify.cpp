@@ -46,7 +46,7 @@ TEST(DataVerify, CleanBenchmarkExitsZeroWithFrequencyTable) {
 TEST(DataVerify, CorruptTruncatedAndMissingFilesOneLineEach) {
   const auto r = edge::test::run_cli({"data", "verify", "--dataset",
                                       "manifest:" + (root() / "manifest_bad" / "train.csv").string(), "--ood_data",
-                                      "folder:" + (root() / "corrupt").string()});
+                                      "folder:" + (root() / "corrupt").string(), "--allow_outside_paths"});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   const auto lines = problem_lines(r.out);
   // manifest: short row, bad 0/1 value, missing.png (listed without a file); corrupt/: bad.jpg,
@@ -63,6 +63,22 @@ TEST(DataVerify, CorruptTruncatedAndMissingFilesOneLineEach) {
   EXPECT_EQ(count("good.png"), 0) << r.out;
   EXPECT_EQ(lines.size(), 11u) << r.out;
   EXPECT_NE(r.out.find("data verify: 11 problems"), std::string::npos) << r.out;
+}
+
+// Without --allow_outside_paths the manifest's ../manifest/ rows are problems, one per row and split.
+TEST(DataVerify, ManifestRowsOutsideTheFolderAreProblems) {
+  const auto r = edge::test::run_cli({"data", "verify", "--dataset",
+                                      "manifest:" + (root() / "manifest_bad" / "train.csv").string(), "--ood_data",
+                                      "folder:" + (root() / "manifest").string()});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  const auto lines = problem_lines(r.out);
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) {
+                            return l.find("leaves") != std::string::npos &&
+                                   l.find("--allow_outside_paths") != std::string::npos;
+                          }),
+            6)
+      << r.out;
 }
 
 TEST(DataVerify, NusWideLabelRowMismatchIsReported) {

@@ -121,16 +121,81 @@ TEST(DatasetReaders, ManifestLabelNamesAndZeroOneColumnsAgree) {
   EXPECT_TRUE(torch::equal(val.labels, rows({{0, 1, 1}, {1, 0, 0}})));
 }
 
+// manifest_bad/train.csv names images in ../manifest/: allowed only with the flag.
 TEST(DatasetReaders, ManifestErrorsNameFileAndLine) {
   const auto bad = root() / "manifest_bad" / "train.csv";
-  const auto msg = error_message([&] { edge::data::read_manifest(bad); });
+  const auto msg = error_message([&] { edge::data::read_manifest(bad, nullptr, true); });
   EXPECT_NE(msg.find("train.csv:3"), std::string::npos) << msg;
   edge::data::Problems problems;
-  const Dataset d = edge::data::read_manifest(bad, &problems);
+  const Dataset d = edge::data::read_manifest(bad, &problems, true);
   EXPECT_EQ(d.size(), 2);  // m0 and missing.png (its file is checked by `data verify`)
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_NE(problems[0].find("train.csv:3: 3 fields, expected 4"), std::string::npos) << problems[0];
   EXPECT_NE(problems[1].find("train.csv:5"), std::string::npos) << problems[1];
+
+  problems.clear();
+  const Dataset inside_only = edge::data::read_manifest(bad, &problems);
+  EXPECT_EQ(inside_only.size(), 1);  // missing.png
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_NE(problems[0].find("train.csv:2: image path '../manifest/img/m0.png' leaves " +
+                             (root() / "manifest_bad").string() + " ("),
+            std::string::npos)
+      << problems[0];
+  EXPECT_NE(problems[0].find("--allow_outside_paths"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[2].find("train.csv:5: image path '../manifest/img/m2.png' leaves"), std::string::npos)
+      << problems[2];
+}
+
+// Every list reader refuses entries that leave its folder (absolute paths, climbing ../),
+// keeps those that only pass through a sub-folder, and reads them all with the flag.
+TEST(DatasetReaders, ListedPathsOutsideTheirFolderNeedTheFlag) {
+  edge::test::TempDir dir;
+  const fs::path m = dir.path() / "m";
+  fs::create_directories(m / "a");
+  std::ofstream(m / "train.csv") << "image,cat\nok.png,1\na/../b.png,0\n../up.png,1\n/etc/passwd,0\n";
+  edge::data::Problems problems;
+  const Dataset d = edge::data::read_manifest(m / "train.csv", &problems);
+  ASSERT_EQ(d.size(), 2);
+  EXPECT_EQ(d.images->describe(1), (m / "b.png").string());
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[1].find("train.csv:5: image path '/etc/passwd' leaves"), std::string::npos) << problems[1];
+  EXPECT_EQ(edge::data::read_manifest(m / "train.csv", nullptr, true).size(), 4);
+  EXPECT_EQ(edge::data::read_manifest(m / "train.csv", nullptr, true).images->describe(3), "/etc/passwd");
+
+  const fs::path json = dir.path() / "instances.json";
+  std::ofstream(json) << R"({"images": [{"id": 7, "file_name": "../../etc/passwd"}, {"id": 8, "file_name": "b.jpg"}],
+                             "categories": [{"id": 1, "name": "cat"}],
+                             "annotations": [{"image_id": 7, "category_id": 1}, {"image_id": 8, "category_id": 1}]})";
+  fs::create_directories(dir.path() / "train2014");
+  const auto coco = error_message([&] { edge::data::read_coco(json, dir.path() / "train2014"); });
+  EXPECT_NE(coco.find("instances.json: image path '../../etc/passwd' leaves"), std::string::npos) << coco;
+  EXPECT_EQ(edge::data::read_coco(json, dir.path() / "train2014", nullptr, true).size(), 2);
+
+  const fs::path voc = dir.path() / "VOC2012";
+  fs::create_directories(voc / "ImageSets" / "Main");
+  std::ofstream(voc / "ImageSets" / "Main" / "test.txt") << "2008_000001\n../../../etc/x\n";
+  problems.clear();
+  EXPECT_EQ(edge::data::read_voc_xml(voc, "test", &problems).size(), 1);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("test.txt: image path '../../../etc/x' leaves"), std::string::npos) << problems[0];
+
+  const fs::path nus = dir.path() / "nus";
+  fs::create_directories(nus);
+  std::ofstream(nus / "nus_wide_train_imglist.txt") << "Flickr/a.jpg\n../b.jpg\n";
+  std::string one_row(81 * 2, ' ');
+  for (size_t i = 0; i < one_row.size(); i += 2) one_row[i] = '1';
+  std::ofstream(nus / "nus_wide_train_label.txt") << one_row << "\n" << one_row << "\n";
+  const auto nus_msg = error_message([&] { edge::data::read_nus_wide(nus, "train"); });
+  EXPECT_NE(nus_msg.find("nus_wide_train_imglist.txt: image path '../b.jpg' leaves"), std::string::npos) << nus_msg;
+  EXPECT_EQ(edge::data::read_nus_wide(nus, "train", nullptr, true).size(), 2);
+
+  // Through the registry, the benchmark's flag reaches the reader.
+  edge::data::BenchmarkSpec spec;
+  spec.dataset = "manifest:" + (m / "train.csv").string();
+  spec.need_oe = spec.need_ood = false;
+  EXPECT_NE(error_message([&] { edge::data::open_benchmark(spec); }).find("leaves"), std::string::npos);
+  spec.allow_outside_paths = true;
+  EXPECT_EQ(edge::data::open_benchmark(spec).id_train.size(), 4);
 }
 
 // A spreadsheet's UTF-8 byte-order mark is no part of the first column's name; an image

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <zlib.h>
+#include <stb/stb_image_write.h>
 
 #include <fstream>
 
@@ -90,6 +91,40 @@ TEST(ImageIo, CorruptImageNamesTheFile) {
   } catch (const edge::DataError& e) {
     EXPECT_NE(std::string(e.what()).find("broken.png"), std::string::npos);
   }
+}
+
+// stb decodes a PNG with a flipped byte, or a JPEG cut inside its scan, without a word: the
+// loader checks PNG chunk CRCs and the JPEG end marker first.
+TEST(ImageIo, DamagedPngAndTruncatedJpegAreRefused) {
+  edge::test::TempDir dir;
+  std::vector<uint8_t> hwc(16 * 16 * 3);
+  for (size_t i = 0; i < hwc.size(); ++i) hwc[i] = static_cast<uint8_t>(i * 7);
+  const auto png = dir.path() / "a.png", jpg = dir.path() / "a.jpg";
+  ASSERT_TRUE(stbi_write_png(png.c_str(), 16, 16, 3, hwc.data(), 16 * 3));
+  ASSERT_TRUE(stbi_write_jpg(jpg.c_str(), 16, 16, 3, hwc.data(), 90));
+  const torch::Tensor good = edge::data::load_rgb_image(png);
+  EXPECT_EQ(good.sizes(), (std::vector<int64_t>{3, 16, 16}));
+  EXPECT_EQ(edge::data::load_rgb_image(jpg).sizes(), (std::vector<int64_t>{3, 16, 16}));
+
+  std::string bytes = edge::test::slurp(png);
+  const size_t idat = bytes.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  bytes[idat + 8] = static_cast<char>(bytes[idat + 8] ^ 0x01);  // the second byte of the zlib stream
+  const auto bad_png = dir.path() / "flipped.png";
+  std::ofstream(bad_png, std::ios::binary) << bytes;
+  for (auto load : {edge::data::load_rgb_image, edge::data::load_gray_image}) {
+    const auto msg = edge::test::error_message([&] { load(bad_png); });
+    EXPECT_NE(msg.find("flipped.png: truncated or damaged png data"), std::string::npos) << msg;
+  }
+  const auto in_memory =
+      edge::test::error_message([&] { edge::data::decode_rgb_image(bytes.data(), bytes.size(), "upload"); });
+  EXPECT_NE(in_memory.find("upload: truncated or damaged png"), std::string::npos) << in_memory;
+
+  const std::string jpeg = edge::test::slurp(jpg);
+  const auto cut = dir.path() / "cut.jpg";
+  std::ofstream(cut, std::ios::binary) << jpeg.substr(0, jpeg.size() - 40);
+  const auto msg = edge::test::error_message([&] { edge::data::load_rgb_image(cut); });
+  EXPECT_NE(msg.find("cut.jpg: truncated or damaged jpeg data"), std::string::npos) << msg;
 }
 
 TEST(ImageIo, ResizeKeepsAspectRatio) {

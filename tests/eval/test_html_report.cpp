@@ -5,14 +5,11 @@
 
 #include "edge/common/error.h"
 #include "edge/eval/html_report.h"
+#include "support/test_support.h"
 
 namespace {
 
-size_t count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
+using edge::test::count_occurrences;
 
 edge::eval::OodReport report(const std::string& score, const std::vector<std::string>& sets,
                              const std::vector<int64_t>& j_grid, const std::vector<std::string>& classes) {
@@ -46,14 +43,14 @@ TEST(HtmlReport, OneSectionPerScoreWithDrawnPlotsAndNoExternalResources) {
   const std::vector<std::string> classes = {"c0", "c1", "c2"};
   const auto html = edge::eval::render_html_report(
       {report("energy_sum", {"bag", "noise"}, {0, 1, 2}, classes), report("max_logit", {"bag", "noise"}, {0, 1, 2}, classes)});
-  EXPECT_EQ(count(html, "<section class=\"score\""), 2u);
+  EXPECT_EQ(count_occurrences(html, "<section class=\"score\""), 2u);
   EXPECT_NE(html.find("id=\"score-energy_sum\""), std::string::npos);
   EXPECT_NE(html.find("<a href=\"#score-max_logit\">max_logit</a>"), std::string::npos);  // summary table
   EXPECT_LT(html.find("class=\"summary\""), html.find("<section"));
-  EXPECT_EQ(count(html, "<svg class=\"plot\""), 6u);
-  EXPECT_EQ(count(html, "data-kind=\"histogram\""), 2u);
-  EXPECT_EQ(count(html, "data-kind=\"roc\""), 2u);
-  EXPECT_EQ(count(html, "data-kind=\"tail\""), 2u);
+  EXPECT_EQ(count_occurrences(html, "<svg class=\"plot\""), 6u);
+  EXPECT_EQ(count_occurrences(html, "data-kind=\"histogram\""), 2u);
+  EXPECT_EQ(count_occurrences(html, "data-kind=\"roc\""), 2u);
+  EXPECT_EQ(count_occurrences(html, "data-kind=\"tail\""), 2u);
   // Per score: 4 histograms (ID, tail j = 2, bag, noise) + 2 ROC curves + 3 tail lines (2 sets, mean).
   const std::regex drawn("<path class=\"series\" data-label=\"[^\"]*\" d=\"M[-0-9.]+,[-0-9.]+(L[-0-9.]+,[-0-9.]+)+");
   const auto n = std::distance(std::sregex_iterator(html.begin(), html.end(), drawn), std::sregex_iterator());
@@ -62,14 +59,14 @@ TEST(HtmlReport, OneSectionPerScoreWithDrawnPlotsAndNoExternalResources) {
   EXPECT_NE(html.find("ID tail (j = 2) (n="), std::string::npos);
   const auto convention = edge::metrics::to_string(edge::metrics::FprConvention::IdPositiveNearest);
   EXPECT_NE(html.find("<td>" + convention + "</td>"), std::string::npos);  // meta table
-  EXPECT_EQ(count(html, convention), 3u);                                   // and each section
+  EXPECT_EQ(count_occurrences(html, convention), 3u);                                   // and each section
   for (const char* external : {"http", "<script", "<link", "url(", "@import", "src="})
     EXPECT_EQ(html.find(external), std::string::npos) << external;
 }
 
 TEST(HtmlReport, NoTailGridMeansNoTailPlot) {
   const auto html = edge::eval::render_html_report({report("energy_sum", {"bag"}, {}, {"c0", "c1", "c2"})});
-  EXPECT_EQ(count(html, "<svg class=\"plot\""), 2u);
+  EXPECT_EQ(count_occurrences(html, "<svg class=\"plot\""), 2u);
   EXPECT_EQ(html.find("Head/tail"), std::string::npos);
   EXPECT_THROW(edge::eval::render_html_report({}), edge::UsageError);
 }

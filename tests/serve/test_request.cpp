@@ -69,7 +69,10 @@ TEST(ServeRequest, RefusesEveryBadImageWithItsStatusAndKind) {
   const std::string j = jpeg(64, 64);
   EXPECT_EQ(refusal(j.substr(0, j.size() / 2), "image/jpeg"), "422 truncated");
   const std::string p = png(64, 64);
-  EXPECT_EQ(refusal(p.substr(0, p.size() / 2), "image/png"), "422 corrupt_image");
+  EXPECT_EQ(refusal(p.substr(0, p.size() / 2), "image/png"), "422 truncated");  // chunks cut short
+  std::string flipped = p;
+  flipped[p.find("IDAT") + 6] ^= 0x10;  // a byte of the compressed pixels: its chunk's CRC no longer matches
+  EXPECT_EQ(refusal(flipped, "image/png"), "422 truncated");
   EXPECT_EQ(refusal(p.substr(0, 12), "image/png"), "422 not_an_image");  // no whole header
 }
 

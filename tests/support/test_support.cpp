@@ -77,6 +77,12 @@ std::string slurp(const std::filesystem::path& f) {
   return ss.str();
 }
 
+size_t count_occurrences(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
 FileSizeLimit::FileSizeLimit(uint64_t bytes) {
   rlimit lim{};
   getrlimit(RLIMIT_FSIZE, &lim);

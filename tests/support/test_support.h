@@ -62,6 +62,9 @@ int wait_for(Proc& p, std::chrono::seconds limit);
 // A whole file as a string ("" if it cannot be read).
 std::string slurp(const std::filesystem::path& f);
 
+// How often `what` occurs in `s` (overlapping occurrences counted).
+size_t count_occurrences(const std::string& s, const std::string& what);
+
 // A limit on the size of files this process writes, for the life of the object: a write past
 // it fails with EFBIG ("File too large"), as a full disk fails a write (SIGXFSZ is ignored
 // meanwhile).

@@ -119,6 +119,7 @@ struct DataVerifyParams {
   std::vector<std::string> ood_data;  // --ood_data NAME[:PATH],... (optional)
   int64_t threads = 2;                // decoding threads
   data::FashionLtOptions sizes;       // the built-in benchmarks' sizes, rho, seed and folders
+  bool allow_outside_paths = false;   // --allow_outside_paths (data/readers.h)
 };
 
 // `edge data verify`: opens every split of the benchmark, decodes every image and prints,
@@ -135,6 +136,7 @@ struct DataMaterialiseParams {
   data::FashionLtOptions sizes;       // the built-in benchmarks' sizes, rho, seed and folders
   std::string oe_data;                // --oe_data; "" = the dataset's default OE set
   std::vector<std::string> ood_data;  // --ood_data; empty = the dataset's default OOD sets
+  bool allow_outside_paths = false;   // --allow_outside_paths (data/readers.h)
 };
 
 // `edge data materialise`: builds / opens the benchmark and writes it as PNG files, manifests

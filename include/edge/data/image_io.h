@@ -34,9 +34,11 @@ std::string sniff_image_format(const void* data, size_t size);
 // bytes are none of these formats or the header cannot be read.
 ImageHeader read_image_header(const void* data, size_t size, const std::string& what);
 
-// Whether an encoded image is complete: a JPEG must end its last scan with the end-of-image
-// marker and a BMP must hold the file size its header declares (stb decodes both leniently,
-// filling a truncated tail with zeros); PNG's own checksums catch truncation while decoding.
+// Whether an encoded image is whole: a JPEG must end its last scan with the end-of-image
+// marker, a BMP must hold the file size its header declares (stb decodes both leniently,
+// filling a truncated tail with zeros), and every PNG chunk up to IEND must be there with
+// a right CRC-32 (stb checks none, so a flipped byte would decode to wrong pixels).
+// load_*_image and decode_rgb_image refuse what fails this.
 bool image_is_complete(const void* data, size_t size, const std::string& format);
 
 // Decodes a JPEG/PNG/BMP in memory to RGB uint8 [3, H, W], the same pixels load_rgb_image

@@ -67,6 +67,13 @@ Benchmark build_mosaic_benchmark(const MosaicRecipe& recipe, const FashionLtOpti
 
 // ---- building blocks of the recipes' loaders (long_tail_probabilities: fashion_lt.h) ----
 
+// The photo sources the built-in recipes share, at `layout`'s channels and side: OE crops of
+// the photographs in options.photo_dir, each scaled to short side `photo_short_side` first,
+// and the "textures" OOD set of options.texture_dir's pictures as they are.
+std::function<std::vector<torch::Tensor>()> photo_crop_sources(const FashionLtOptions& options,
+                                                               const MosaicLayout& layout, int64_t photo_short_side);
+MosaicRecipe::OodSet texture_ood_set(const FashionLtOptions& options, const MosaicLayout& layout);
+
 // Every image file under `dir` (any depth, jpg/jpeg/png), sorted by path; size-suffixed
 // copies of one picture (Name_3840x2160.jpg beside Name.jpg) are skipped. Throws DataError
 // naming `dir` and `what` if it is not a folder or holds none.

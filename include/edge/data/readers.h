@@ -20,6 +20,12 @@ namespace edge::data {
 
 using Problems = std::vector<std::string>;
 
+// Image paths that a list file names (manifest rows, COCO file_name, VOC ids, NUS-WIDE and
+// .mat lists) must stay inside the reader's folder, stated at each reader: an absolute path
+// elsewhere or a "../" climbing out is a bad entry (reported like any other; see the
+// `problems` argument) unless `allow_outside_paths` (the --allow_outside_paths flag), so
+// that a list cannot make a tool open files outside the data it was given.
+
 // ---- ID sets (multi-hot labels) -------------------------------------------------------
 
 // The 20 PASCAL VOC classes in the canonical (devkit) order.
@@ -34,15 +40,19 @@ const std::vector<std::string>& voc_class_names();
 // scoring, so marking its class negative would teach the classifier a wrong label.
 // When the split has no Annotations (the VOC2012 `test` set is released without them) the
 // Dataset is unlabelled, as the reference's voc12-test list is.
-Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& split, Problems* problems = nullptr);
+// Ids must keep JPEGImages/<id>.jpg inside voc_dir.
+Dataset read_voc_xml(const std::filesystem::path& voc_dir, const std::string& split, Problems* problems = nullptr,
+                     bool allow_outside_paths = false);
 
 // The reference's lists (EDGE repo datasets/pascal/voc12-{train,val,test}.mat; MATLAB v5):
 //   Imlist  char [N, L]   image paths, right-padded with blanks, e.g.
 //                         "./Pascal/VOCdevkit/VOC2012/JPEGImages/2008_000008.jpg"
 //   labels  uint8 [N, 20] multi-hot in voc_class_names() order (absent in voc12-test)
 // Paths are resolved against the folder holding the .mat file (the reference resolves
-// them against its working directory, which holds both).
-Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems = nullptr);
+// them against its working directory, which holds both) and must stay inside the folder
+// above it: the reference's own lists start with "./../", none climbs higher.
+Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems = nullptr,
+                     bool allow_outside_paths = false);
 
 // MS-COCO 2014 instances json (annotations/instances_{train,val}2014.json) with the images
 // in `image_dir`. Classes are the json's categories ordered by category id (80 for COCO);
@@ -51,8 +61,9 @@ Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems =
 // that gives the paper's 82,081 train / 40,137 val images. Images are ordered by file name.
 // The json is parsed with a SAX handler that keeps only ids, file names and categories, so
 // the 450 MB train json needs little more memory than its image and annotation ids.
+// file_name must stay inside image_dir.
 Dataset read_coco(const std::filesystem::path& instances_json, const std::filesystem::path& image_dir,
-                  Problems* problems = nullptr);
+                  Problems* problems = nullptr, bool allow_outside_paths = false);
 
 // The 81 NUS-WIDE concepts (Concepts81.txt order: alphabetical).
 const std::vector<std::string>& nus_wide_class_names();
@@ -65,7 +76,9 @@ const std::vector<std::string>& nus_wide_class_names();
 // Rows without any positive label are dropped. `train` reads the train lists; `val` and
 // `test` split the test lists as the reference does: numpy RandomState(999).shuffle of
 // the rows, first floor(N/2) are val, the rest test (reproduced exactly with MT19937).
-Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split, Problems* problems = nullptr);
+// Listed paths must stay inside `dir`.
+Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split, Problems* problems = nullptr,
+                      bool allow_outside_paths = false);
 
 // A manifest: CSV (`,`) or TSV (tab) by extension (.csv / .tsv), first row a header,
 // fields without quoting. One column `image` (or `path`) holds the image path relative
@@ -73,8 +86,10 @@ Dataset read_nus_wide(const std::filesystem::path& dir, const std::string& split
 //   - a `labels` column of class names separated by `|` (an empty field = no label);
 //     the class list is `classes.txt` (one name per line) in the manifest's folder, or
 //   - every other column is a class (header = class name) holding 0 or 1.
-// Other columns are not allowed in the 0/1 form (they would be read as classes).
-Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems = nullptr);
+// Other columns are not allowed in the 0/1 form (they would be read as classes). Image
+// paths must stay inside the manifest's folder.
+Dataset read_manifest(const std::filesystem::path& manifest, Problems* problems = nullptr,
+                      bool allow_outside_paths = false);
 
 // ---- single-label sets (one-hot labels; mosaic items, OE / OOD sets) --------------------
 

@@ -60,6 +60,7 @@ namespace edge::data {
 struct DatasetSpec {
   std::string name;
   std::filesystem::path path;  // empty: the default location under data_root
+  bool allow_outside_paths = false;  // lists may name images outside their folder (readers.h)
 };
 
 // Parses NAME[:PATH]. Throws UsageError naming `flag` if NAME is empty or unknown
@@ -85,6 +86,7 @@ struct BenchmarkSpec {
   std::string oe_data;                // --oe_data NAME[:PATH]; empty = none
   std::vector<std::string> ood_data;  // --ood_data, one spec each; empty = none
   FashionLtOptions builtin;           // sizes and seed of the built-in benchmark, when --dataset names it
+  bool allow_outside_paths = false;   // --allow_outside_paths: the ID lists may name images outside their folder
   bool need_train = true, need_val = true, need_test = true, need_oe = true, need_ood = true;
 };
 

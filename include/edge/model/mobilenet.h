@@ -12,6 +12,17 @@
 
 namespace edge::model {
 
+// ReLU6 that trains in bfloat16 on the CPU too: LibTorch 1.13 has no CPU bf16 kernel for
+// hardtanh's backward ("hardshrink_backward_cpu" not implemented for 'BFloat16'), so a bf16
+// input goes through clamp(0, 6): the same forward values, a gradient that differs from
+// hardtanh's only at exactly 0 and 6. Any other dtype takes nn::ReLU6's in-place hardtanh,
+// bit for bit as before.
+class ReLU6Impl : public torch::nn::Module {
+ public:
+  torch::Tensor forward(torch::Tensor x);
+};
+TORCH_MODULE(ReLU6);
+
 // torchvision's Conv2dNormActivation with ReLU6: children 0 (conv, no bias), 1 (BN), 2 (ReLU6).
 class ConvBNReLU6Impl : public torch::nn::SequentialImpl {
  public:

@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "edge/data/fashion_lt.h"
+#include "edge/data/registry.h"
 #include "edge/model/compute_mode.h"
 #include "edge/model/multilabel_net.h"
 #include "edge/train/objectives.h"
@@ -20,6 +21,7 @@ struct TrainConfig {
   std::string oe_data;                 // --oe_data NAME[:PATH]: OE set for registry datasets
   int64_t image_size = 256;            // --image_size: input side for registry datasets (the reference: 256)
   int64_t workers = 2;                 // --workers: input-pipeline threads for registry datasets
+  bool allow_outside_paths = false;    // --allow_outside_paths: ID lists may name images outside their folder
   data::FashionLtOptions data;
   model::ModelConfig model;
 
@@ -67,6 +69,10 @@ struct TrainConfig {
   // `edge train` stores resolved values; this covers a config.json written by hand, which the
   // commands that load a run (eval, infer, predict, calibrate) resolve for their device.
   void resolve_compute_mode(const torch::Device& device);
+
+  // What the run reads: its dataset, data root, built-in sizes and path rule (no OE / OOD
+  // sets; every split and set asked for: callers narrow it).
+  data::BenchmarkSpec benchmark_spec() const;
 
   // Needs resolved values; throws UsageError for `auto`.
   model::ComputeMode compute_mode() const {

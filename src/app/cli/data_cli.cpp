@@ -37,6 +37,7 @@ class DataCommand final : public Command {
     verify_cmd_->add_option("--ood_data", verify_ood_, "comma-separated OOD sets NAME[:PATH]");
     verify_cmd_->add_option("--threads", verify_.threads, "decoding threads")->capture_default_str();
     add_data_options(*verify_cmd_, verify_.sizes);
+    add_allow_outside_paths(*verify_cmd_, verify_.allow_outside_paths);
   }
   void add_materialise() {
     CLI::App* m = data_->add_subcommand(
@@ -47,6 +48,7 @@ class DataCommand final : public Command {
     m->add_option("--oe_data", materialise_.oe_data, "OE set NAME[:PATH] (default: the dataset's own)");
     m->add_option("--ood_data", materialise_ood_, "comma-separated OOD sets (default: the dataset's own)");
     add_data_options(*m, materialise_.sizes);
+    add_allow_outside_paths(*m, materialise_.allow_outside_paths);
   }
 
   CLI::App* data_ = nullptr;

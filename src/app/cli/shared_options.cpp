@@ -2,6 +2,11 @@
 
 namespace edge::app::cli {
 
+void add_allow_outside_paths(CLI::App& cmd, bool& allow) {
+  cmd.add_flag("--allow_outside_paths", allow,
+               "let manifest / COCO / VOC / NUS-WIDE lists name images outside their own folder");
+}
+
 void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
   cmd.add_option("--id_train", d.id_train, "ID training canvases")->capture_default_str();
   cmd.add_option("--id_val", d.id_val, "ID validation canvases")->capture_default_str();
@@ -24,6 +29,7 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--oe_data", c.oe_data, "OE training set NAME[:PATH] for registry datasets (e.g. folder:DIR, textures)");
   cmd.add_option("--image_size", c.image_size, "input side for registry datasets")->capture_default_str();
   cmd.add_option("--workers", c.workers, "input-pipeline threads for registry datasets")->capture_default_str();
+  add_allow_outside_paths(cmd, c.allow_outside_paths);
   cmd.add_option("--score", c.objective, "training mode: normal (BCE) | joint (EDGE) | OEML | energyML | OE | energy | OECC")
       ->capture_default_str();
   cmd.add_option("--alpha", c.alpha, "weight of the OE confidence term")->capture_default_str();

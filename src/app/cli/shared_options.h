@@ -16,6 +16,9 @@ inline CLI::Validator non_negative_integer() {
       "NONNEGATIVE");
 }
 
+// --allow_outside_paths (data/readers.h: where a list's image paths may point).
+void add_allow_outside_paths(CLI::App& cmd, bool& allow);
+
 // Sizes, rho, seed and source folders of the built-in benchmarks (fashion-lt, cifar-lt).
 void add_data_options(CLI::App& cmd, data::FashionLtOptions& d);
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# libFuzzer runs of the fuzz targets (tests/fuzz) under AddressSanitizer + UBSan.
+#
+#   bash scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   default 600 s, every target
+#
+# Builds build-sanitize/ with Debian's clang (installs clang, libfuzzer-14-dev if missing), then
+# runs each target on a working copy of its committed corpus (build-sanitize/corpus/<target>),
+# and prints one line per target: seconds, executions, corpus size, and the crash files
+# (build-sanitize/crashes/<target>/) if any. Exit 1 if any target crashed. New corpus entries
+# stay in build-sanitize/corpus; `merge` them into tests/fuzz/corpus by hand when they are worth
+# committing (libFuzzer -merge=1 keeps only the ones that add coverage).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-600}"
+shift || true
+
+bash scripts/sanitize.sh --configure
+export ASAN_OPTIONS="${ASAN_OPTIONS:-alloc_dealloc_mismatch=0:detect_odr_violation=0:detect_leaks=0}"  # sanitize.sh says why
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+cmake --build build-sanitize --target edge_fuzz -j"$(nproc)"
+
+targets=("$@")
+[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(ls tests/fuzz/corpus)
+failed=0
+for t in "${targets[@]}"; do
+  work=build-sanitize/corpus/$t crashes=build-sanitize/crashes/$t
+  mkdir -p "$work" "$crashes"
+  cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+  log=build-sanitize/fuzz-$t.log
+  set +e
+  EDGE_FUZZ_TARGET=$t build-sanitize/tests/edge_fuzz "$work" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 \
+    -artifact_prefix="$crashes/" -print_final_stats=1 > "$log" 2>&1
+  rc=$?
+  set -e
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+  found=$(ls "$crashes" | wc -l)
+  echo "fuzz $t: ${seconds} s, $execs executions, corpus $(ls "$work" | wc -l) files, rc $rc, crash files $found"
+  if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then failed=1; tail -30 "$log"; fi
+done
+exit "$failed"
