@@ -33,8 +33,9 @@ declare -A flags=(
   [edge_tau0]="--score joint --start_epoch 0"
   [edge_freeze_bn]="--score joint --freeze_bn"
   [edge_m5]="--score joint --m 5"
+  [edge_k128]="--score joint --k 128"
 )
-order=(bce edge edge_alpha0.5 edge_alpha0.25 edge_beta1 edge_tau0 edge_freeze_bn edge_m5)
+order=(bce edge edge_alpha0.5 edge_alpha0.25 edge_beta1 edge_tau0 edge_freeze_bn edge_m5 edge_k128)
 
 declare -A seeds
 for v in "${order[@]}"; do seeds[$v]="$seeds_all"; done

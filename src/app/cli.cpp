@@ -97,6 +97,17 @@ void check_integer_values(const CLI::App& app) {
   }
 }
 
+// CLI11 answers an unknown first word with "A subcommand is required", naming nothing.
+void check_command_name(const CLI::App& app, const std::vector<std::string>& args) {
+  if (args.empty() || args[0].empty() || args[0][0] == '-') return;
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == args[0]) return;
+    names.push_back(sub->get_name());
+  }
+  throw UsageError(fmt::format("unknown command '{}' (expected one of: {})", args[0], fmt::join(names, ", ")));
+}
+
 // Runs the parsed command; every error becomes one line and an exit code (2: usage, 1: other).
 int run_parsed(const std::vector<std::unique_ptr<cli::Command>>& commands, const cli::Context& ctx) {
   try {
@@ -135,6 +146,7 @@ int cli_main(int argc, const char* const* argv, std::ostream& out, std::ostream&
 
   try {
     args = expand_config_files(args);
+    check_command_name(app, args);
   } catch (const UsageError& e) {
     err << "edge: error: " << e.what() << std::endl;
     return 2;

@@ -92,8 +92,9 @@ void load_state_dict_strict(torch::nn::Module& module, const StateDict& dict, co
   }
   for (const auto& [key, v] : dict) {
     if (used.count(key)) continue;
+    const std::string& name = key;  // a structured binding: lambdas may not capture it (C++17)
     const bool ignored = std::any_of(o.ignored_prefixes.begin(), o.ignored_prefixes.end(),
-                                     [&](const std::string& p) { return starts_with(key, p); });
+                                     [&](const std::string& p) { return starts_with(name, p); });
     if (!ignored) throw DataError(fmt::format("{}: unexpected key {} (shape {} in the file)", head, key, shape(v)));
   }
   torch::NoGradGuard no_grad;
