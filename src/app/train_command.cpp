@@ -232,9 +232,15 @@ std::vector<train::EpochStats> resume_train(const fs::path& run_dir, std::ostrea
   std::optional<RunLock> lock;
   if (writes_run()) lock.emplace(run_dir, "--resume");
   const auto ckpt = run_dir / "checkpoints" / "last.ckpt";
-  if (!fs::exists(ckpt))
-    throw DataError(fmt::format("--resume: {} not found (the run has no completed epoch to continue from)",
-                                ckpt.string()));
+  if (!fs::exists(ckpt)) {
+    // Stopped before its first epoch ended (kill -9, a power cut): nothing to continue, so the
+    // run starts again from epoch 1 with its stored (resolved) configuration, which gives the
+    // weights the uninterrupted run would have had.
+    log_in << fmt::format("{} has no completed epoch: starting it again from epoch 1 with its stored configuration",
+                          run_dir.string())
+           << std::endl;
+    return start_run(std::move(config), run_dir, log_in, live_progress, launch);
+  }
   TrainerWithData t = start_trainer(config, log_in, live_progress, launch);
   train::Trainer& trainer = *t.trainer;
   std::ostream& log = *t.log;

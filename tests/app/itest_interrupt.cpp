@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "support/test_support.h"
@@ -53,5 +54,66 @@ TEST(Interrupt, SigtermEndsTrainingAtAStepAndResumeGivesTheUninterruptedWeights)
 }
 
 TEST(Interrupt, SigintEndsTrainingWithCode130) { interrupt_then_resume(SIGINT, 130); }
+
+}  // namespace
+
+namespace {
+
+bool holds_temp_file(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec))
+    if (e.path().filename().string().find(".tmp") != std::string::npos) return true;
+  return false;
+}
+
+// `kill -9` at 10 seeded moments of a tiny run: half spread over the whole run, half the
+// instant a checkpoint's temporary file appears (a write in progress). Whatever the moment,
+// finishing the run (--resume, or the same command again when not even config.json was
+// written) gives the uninterrupted run's model.pt byte for byte and leaves no temporary file.
+TEST(Interrupt, KillNineAtTenMomentsThenResumeGivesTheUninterruptedWeights) {
+  edge::test::TempDir dir;
+  const fs::path straight = dir.path() / "straight";
+  const auto t0 = std::chrono::steady_clock::now();
+  edge::test::Proc whole = edge::test::start_edge(run_args(straight), {}, dir.path() / "straight_log");
+  ASSERT_EQ(edge::test::wait_for(whole, std::chrono::seconds(300)), 0) << edge::test::slurp(whole.err);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string want = edge::test::slurp(straight / "model.pt");
+  ASSERT_FALSE(want.empty());
+
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<double> when(0.05, 0.95);
+  int exact = 0, during_writes = 0;
+  for (int trial = 0; trial < 10; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    const fs::path cut = dir.path() / ("cut" + std::to_string(trial));
+    edge::test::Proc p = edge::test::start_edge(run_args(cut), {}, dir.path() / ("cut_log" + std::to_string(trial)));
+    const auto start = std::chrono::steady_clock::now();
+    const auto moment = start + std::chrono::duration<double>(when(rng) * seconds);
+    const bool at_a_write = trial % 2 == 1;
+    bool caught_write = false;
+    while (std::chrono::steady_clock::now() < (at_a_write ? start + std::chrono::duration<double>(seconds) : moment)) {
+      if (at_a_write && fs::exists(cut / "checkpoints") && holds_temp_file(cut / "checkpoints")) {
+        caught_write = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(at_a_write ? 200 : 5000));
+    }
+    ::kill(p.pid, SIGKILL);
+    const int code = edge::test::wait_for(p, std::chrono::seconds(300));
+    if (code == 0) continue;  // it finished first: nothing to resume (counted as not exact below)
+    ASSERT_EQ(code, 128 + SIGKILL);
+    during_writes += caught_write;
+    const auto finish = fs::exists(cut / "config.json") ? std::vector<std::string>{"train", "--resume", cut.string()}
+                                                         : run_args(cut);
+    const auto r = edge::test::run_cli(finish);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(holds_temp_file(cut)) << "a temporary file outlived the resume";
+    if (edge::test::slurp(cut / "model.pt") == want) ++exact;
+  }
+  std::cout << "kill -9 trials: " << exact << "/10 resumed to the uninterrupted weights, " << during_writes
+            << " killed during a checkpoint write\n";
+  EXPECT_EQ(exact, 10);
+  EXPECT_GE(during_writes, 1);
+}
 
 }  // namespace
