@@ -156,7 +156,10 @@ ImageHeader read_image_header(const void* data, size_t size, const std::string& 
   const auto* p = static_cast<const unsigned char*>(data);
   const bool ok = h.format == "png" ? png_size(p, size, h) : h.format == "bmp" ? bmp_size(p, size, h)
                                                                                : jpeg_size(p, size, h);
-  if (!ok || h.width <= 0 || h.height <= 0)
+  // PNG's own limit (2^31 - 1, what a signed 32-bit BMP size holds too): beyond it the header
+  // is damaged, and width * height must stay an int64 for the callers' pixel limits.
+  constexpr int64_t kMaxSide = 0x7fffffff;
+  if (!ok || h.width <= 0 || h.height <= 0 || h.width > kMaxSide || h.height > kMaxSide)
     throw DataError(fmt::format("{}: unreadable {} header", what, h.format));
   return h;
 }

@@ -30,8 +30,8 @@ int64_t out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
 torch::Tensor im2col_nhwc(const torch::Tensor& xs, std::array<int64_t, 2> out, std::array<int64_t, 2> kernel,
                           torch::IntArrayRef stride, torch::IntArrayRef padding) {
   const int64_t n = xs.size(0), h = xs.size(1), w = xs.size(2), c = xs.size(3);
-  const auto [oh, ow] = out;
-  const auto [kh, kw] = kernel;
+  // Plain names, not structured bindings: lambdas may not capture those in C++17 (clang refuses).
+  const int64_t oh = out[0], ow = out[1], kh = kernel[0], kw = kernel[1];
   torch::Tensor cols = torch::empty({n * oh * ow, kh * kw * c}, xs.options());
   const int64_t pixel = c * xs.element_size();  // bytes of one position's channels
   const char* src = static_cast<const char*>(xs.data_ptr());

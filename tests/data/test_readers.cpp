@@ -127,6 +127,16 @@ TEST(ImageIo, DamagedPngAndTruncatedJpegAreRefused) {
   EXPECT_NE(msg.find("cut.jpg: truncated or damaged jpeg data"), std::string::npos) << msg;
 }
 
+// Found by the image fuzzer: a PNG header declaring 4294934268 x 2703211333 pixels made the
+// callers' width * height limit overflow. Sides above 2^31 - 1 are a damaged header.
+TEST(ImageIo, HeaderWithSidesBeyondPngsLimitIsUnreadable) {
+  const std::string bytes = edge::test::slurp(edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "image" /
+                                              "crash-f196910f1739c49d0e416457c755e17c303226eb");
+  ASSERT_FALSE(bytes.empty());
+  const auto msg = edge::test::error_message([&] { edge::data::read_image_header(bytes.data(), bytes.size(), "x.png"); });
+  EXPECT_NE(msg.find("x.png: unreadable png header"), std::string::npos) << msg;
+}
+
 TEST(ImageIo, ResizeKeepsAspectRatio) {
   const auto img = torch::full({100, 300}, 7, torch::kUInt8);
   const auto r = edge::data::resize_short_side(img, 50);

@@ -31,7 +31,8 @@ std::string sniff_image_format(const void* data, size_t size);
 
 // Reads the header of a JPEG/PNG/BMP in memory, so that a caller can refuse an image by its
 // declared size before decoding allocates for it. Throws DataError naming `what` when the
-// bytes are none of these formats or the header cannot be read.
+// bytes are none of these formats or the header cannot be read, or declares a side above
+// 2^31 - 1 (so width * height never overflows).
 ImageHeader read_image_header(const void* data, size_t size, const std::string& what);
 
 // Whether an encoded image is whole: a JPEG must end its last scan with the end-of-image
