@@ -26,26 +26,36 @@ std::string read_bytes(const std::filesystem::path& path) {
   return bytes;
 }
 
-// Decodes a JPEG / PNG / BMP (or another stb-readable file) to interleaved RGB uint8
-// [H, W, 3] (gray replicated, alpha dropped). A truncated or damaged JPEG / PNG / BMP is
-// refused before stb, which would decode it leniently. Throws DataError naming `what`.
-torch::Tensor decode_rgb_hwc(const void* data, size_t size, const std::string& what) {
+enum class Layout { hwc, chw };
+
+// Decodes a JPEG / PNG / BMP (or another stb-readable file) to RGB uint8, [H, W, 3] as stb
+// interleaves it or [3, H, W] (one copy out of stb's buffer either way); gray is replicated,
+// alpha dropped. A truncated or damaged JPEG / PNG / BMP is refused before stb, which would
+// decode it leniently. Throws DataError naming `what`.
+torch::Tensor decode_rgb(const void* data, size_t size, const std::string& what, Layout layout) {
   if (size > size_t(std::numeric_limits<int>::max()))
     throw DataError(fmt::format("cannot decode image {}: {} bytes is too large", what, size));
   if (const std::string format = sniff_image_format(data, size);
       !format.empty() && !image_is_complete(data, size, format))
     throw DataError(fmt::format("cannot decode image {}: truncated or damaged {} data", what, format));
   int w = 0, h = 0, channels = 0;
+  // Any format stb reads can declare a size it would then allocate (found by the image
+  // fuzzer: a 4 GB allocation from a few dozen bytes); refused from its header first.
+  if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &channels) &&
+      int64_t{w} * h > kMaxDecodePixels)
+    throw DataError(fmt::format("cannot decode image {}: it declares {}x{} pixels, more than the {} a decode accepts",
+                                what, w, h, kMaxDecodePixels));
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &channels, 3), stbi_image_free);
   if (!pixels) throw DataError(fmt::format("cannot decode image {}: {}", what, stbi_failure_reason()));
-  return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).clone();
+  const torch::Tensor hwc = torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8);
+  return layout == Layout::hwc ? hwc.clone() : hwc.permute({2, 0, 1}).contiguous();
 }
 
-torch::Tensor decode_rgb_hwc(const std::filesystem::path& path) {
+torch::Tensor decode_rgb_file(const std::filesystem::path& path, Layout layout) {
   if (!std::filesystem::exists(path)) throw DataError(fmt::format("image {} not found", path.string()));
   const std::string bytes = read_bytes(path);
-  return decode_rgb_hwc(bytes.data(), bytes.size(), path.string());
+  return decode_rgb(bytes.data(), bytes.size(), path.string(), layout);
 }
 
 bool starts_with(const unsigned char* p, size_t n, std::initializer_list<unsigned char> sig) {
@@ -176,11 +186,11 @@ bool image_is_complete(const void* data, size_t size, const std::string& format)
 }
 
 torch::Tensor decode_rgb_image(const void* data, size_t size, const std::string& what) {
-  return decode_rgb_hwc(data, size, what).permute({2, 0, 1}).contiguous();
+  return decode_rgb(data, size, what, Layout::chw);
 }
 
 torch::Tensor load_gray_image(const std::filesystem::path& path) {
-  const torch::Tensor rgb = decode_rgb_hwc(path);
+  const torch::Tensor rgb = decode_rgb_file(path, Layout::hwc);
   torch::Tensor out = torch::empty({rgb.size(0), rgb.size(1)}, torch::kUInt8);
   auto* dst = out.data_ptr<uint8_t>();
   const uint8_t* src = rgb.data_ptr<uint8_t>();
@@ -194,7 +204,7 @@ torch::Tensor load_gray_image(const std::filesystem::path& path) {
 
 torch::Tensor load_rgb_image(const std::filesystem::path& path) {
   // stb gives interleaved HWC; the pipeline works on CHW.
-  return decode_rgb_hwc(path).permute({2, 0, 1}).contiguous();
+  return decode_rgb_file(path, Layout::chw);
 }
 
 torch::Tensor resize_short_side(const torch::Tensor& image, int64_t short_side) {

@@ -137,6 +137,17 @@ TEST(ImageIo, HeaderWithSidesBeyondPngsLimitIsUnreadable) {
   EXPECT_NE(msg.find("x.png: unreadable png header"), std::string::npos) << msg;
 }
 
+// Found by the image fuzzer: 45 bytes that stb reads as an image declaring enough pixels for
+// a 4 GB allocation. Refused from the declared size, before any allocation.
+TEST(ImageIo, DeclaredSizeAboveTheDecodeLimitIsRefusedBeforeDecoding) {
+  const std::string bytes = edge::test::slurp(edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "image" /
+                                              "oom-5d6f507174b13bfbb24e307e5b0661840d38154e");
+  ASSERT_FALSE(bytes.empty());
+  const auto msg = edge::test::error_message([&] { edge::data::decode_rgb_image(bytes.data(), bytes.size(), "upload"); });
+  EXPECT_NE(msg.find("upload: it declares"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("more than the 134217728 a decode accepts"), std::string::npos) << msg;
+}
+
 TEST(ImageIo, ResizeKeepsAspectRatio) {
   const auto img = torch::full({100, 300}, 7, torch::kUInt8);
   const auto r = edge::data::resize_short_side(img, 50);

@@ -20,6 +20,10 @@ torch::Tensor load_gray_image(const std::filesystem::path& path);
 torch::Tensor load_rgb_image(const std::filesystem::path& path);
 
 // An encoded image's format and size as its header declares them, read without decoding.
+// The most pixels a decode accepts (2^27, 134 megapixels: above the largest camera photos),
+// checked on the declared size before anything is allocated for it.
+inline constexpr int64_t kMaxDecodePixels = int64_t{1} << 27;
+
 struct ImageHeader {
   std::string format;  // "jpeg" | "png" | "bmp"
   int64_t width = 0, height = 0;
