@@ -29,6 +29,7 @@ fuzz_one() {
   local t=$1 work=build-sanitize/corpus/$1 crashes=build-sanitize/crashes/$1 log=build-sanitize/fuzz-$1.log rc
   mkdir -p "$work" "$crashes"
   cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+  local start=$SECONDS
   set +e
   EDGE_FUZZ_TARGET=$t build-sanitize/tests/edge_fuzz "$work" -max_total_time="$seconds" -timeout=30 \
     -rss_limit_mb=4096 -artifact_prefix="$crashes/" -print_final_stats=1 > "$log" 2>&1
@@ -36,7 +37,7 @@ fuzz_one() {
   set -e
   local execs
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-  echo "fuzz $t: ${seconds} s, $execs executions, corpus $(ls "$work" | wc -l) files, rc $rc," \
+  echo "fuzz $t: $((SECONDS - start)) s, $execs executions, corpus $(ls "$work" | wc -l) files, rc $rc," \
        "crash files $(ls "$crashes" | wc -l)" > "build-sanitize/fuzz-$t.summary"
 }
 

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <vector>
@@ -49,18 +50,27 @@ torch::Tensor read_idx_ubyte(const std::filesystem::path& path) {
     throw DataError(fmt::format("{}: expected 1 to 4 IDX dimensions, got {}", path.string(), ndim));
   std::vector<int64_t> dims(ndim);
   int64_t total = 1;
+  constexpr int64_t kMaxPayload = int64_t{1} << 40;  // no real IDX file is near; keeps the product in range
   for (int d = 0; d < ndim; ++d) {
     std::array<unsigned char, 4> b{};
     if (!read_exact(f.get(), b.data(), 4))
       throw DataError(fmt::format("{}: truncated IDX header", path.string()));
     dims[d] = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
+    if (dims[d] != 0 && total > kMaxPayload / dims[d])
+      throw DataError(fmt::format("{}: the IDX header declares more than 2^40 bytes of payload", path.string()));
     total *= dims[d];
   }
-  torch::Tensor out = torch::empty(dims, torch::kUInt8);
-  if (!read_exact(f.get(), out.data_ptr<uint8_t>(), static_cast<size_t>(total)))
-    throw DataError(fmt::format("{}: truncated IDX data (expected {} bytes of payload)",
-                                path.string(), total));
-  return out;
+  // Read in chunks as far as the data goes, so that a header declaring more than the file holds
+  // (found by the IDX fuzzer) is a truncation error, not an allocation of the declared size.
+  std::vector<uint8_t> payload;
+  constexpr size_t kChunk = size_t{64} << 20;
+  while (static_cast<int64_t>(payload.size()) < total) {
+    const size_t want = std::min<size_t>(kChunk, static_cast<size_t>(total) - payload.size());
+    payload.resize(payload.size() + want);
+    if (!read_exact(f.get(), payload.data() + payload.size() - want, want))
+      throw DataError(fmt::format("{}: truncated IDX data (expected {} bytes of payload)", path.string(), total));
+  }
+  return torch::from_blob(payload.data(), dims, torch::kUInt8).clone();
 }
 
 }  // namespace edge::data

@@ -57,6 +57,20 @@ TEST(IdxReader, TruncatedAndMissingFilesNameTheFile) {
   EXPECT_THROW(edge::data::read_idx_ubyte(dir.path() / "absent.gz"), edge::DataError);
 }
 
+// Found by the IDX fuzzer: a header whose dimensions multiply past what the file holds was
+// allocated at its declared size (an abort under ASan, a bad_alloc or worse without it).
+TEST(IdxReader, DeclaredSizesBeyondTheDataAreErrorsNotAllocations) {
+  const auto crash = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "idx" /
+                     "crash-eb783c91daf48d7346ad3a5e785fad53482ae571";
+  const auto huge = edge::test::error_message([&] { edge::data::read_idx_ubyte(crash); });
+  EXPECT_NE(huge.find("declares more than 2^40 bytes"), std::string::npos) << huge;
+  edge::test::TempDir dir;
+  const auto file = dir.path() / "big-idx3-ubyte";
+  std::ofstream(file, std::ios::binary) << idx_bytes({100000, 1000, 100}, {1, 2, 3});  // 10^10 declared, 3 there
+  const auto cut = edge::test::error_message([&] { edge::data::read_idx_ubyte(file); });
+  EXPECT_NE(cut.find("truncated IDX data (expected 10000000000 bytes"), std::string::npos) << cut;
+}
+
 TEST(MnistJson, ReadsDigitsAndRejectsMalformedFiles) {
   edge::test::TempDir dir;
   const auto digits = dir.path() / "src" / "digits";
