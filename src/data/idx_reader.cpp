@@ -56,7 +56,10 @@ torch::Tensor read_idx_ubyte(const std::filesystem::path& path) {
     if (!read_exact(f.get(), b.data(), 4))
       throw DataError(fmt::format("{}: truncated IDX header", path.string()));
     dims[d] = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | int64_t(b[3]);
-    if (dims[d] != 0 && total > kMaxPayload / dims[d])
+    // A zero dimension is refused too: LibTorch would compute the strides of the others, which
+    // may overflow (the IDX fuzzer's second finding, a crash inside clone()).
+    if (dims[d] == 0) throw DataError(fmt::format("{}: the IDX header declares an empty dimension", path.string()));
+    if (total > kMaxPayload / dims[d])
       throw DataError(fmt::format("{}: the IDX header declares more than 2^40 bytes of payload", path.string()));
     total *= dims[d];
   }

@@ -69,6 +69,11 @@ TEST(IdxReader, DeclaredSizesBeyondTheDataAreErrorsNotAllocations) {
   std::ofstream(file, std::ios::binary) << idx_bytes({100000, 1000, 100}, {1, 2, 3});  // 10^10 declared, 3 there
   const auto cut = edge::test::error_message([&] { edge::data::read_idx_ubyte(file); });
   EXPECT_NE(cut.find("truncated IDX data (expected 10000000000 bytes"), std::string::npos) << cut;
+  // The second finding: a zero dimension beside huge ones made LibTorch's strides overflow.
+  const auto crash2 = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "idx" /
+                      "crash-2bde10f5aca2e73bb59b5930fdb979c242edaa15";
+  const auto empty = edge::test::error_message([&] { edge::data::read_idx_ubyte(crash2); });
+  EXPECT_NE(empty.find("declares an empty dimension"), std::string::npos) << empty;
 }
 
 TEST(MnistJson, ReadsDigitsAndRejectsMalformedFiles) {
