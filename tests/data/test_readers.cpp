@@ -16,6 +16,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// An input a fuzzer found, kept in the committed corpus of `target` (tests/fuzz/corpus).
+fs::path fuzz_finding(const std::string& target, const std::string& name) {
+  return edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / target / name;
+}
+
 std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& payload) {
   std::string s = {0, 0, 0x08, static_cast<char>(dims.size())};
   for (uint32_t d : dims) {
@@ -60,8 +65,7 @@ TEST(IdxReader, TruncatedAndMissingFilesNameTheFile) {
 // Found by the IDX fuzzer: a header whose dimensions multiply past what the file holds was
 // allocated at its declared size (an abort under ASan, a bad_alloc or worse without it).
 TEST(IdxReader, DeclaredSizesBeyondTheDataAreErrorsNotAllocations) {
-  const auto crash = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "idx" /
-                     "crash-eb783c91daf48d7346ad3a5e785fad53482ae571";
+  const auto crash = fuzz_finding("idx", "crash-eb783c91daf48d7346ad3a5e785fad53482ae571");
   const auto huge = edge::test::error_message([&] { edge::data::read_idx_ubyte(crash); });
   EXPECT_NE(huge.find("declares more than 2^40 bytes"), std::string::npos) << huge;
   edge::test::TempDir dir;
@@ -70,8 +74,7 @@ TEST(IdxReader, DeclaredSizesBeyondTheDataAreErrorsNotAllocations) {
   const auto cut = edge::test::error_message([&] { edge::data::read_idx_ubyte(file); });
   EXPECT_NE(cut.find("truncated IDX data (expected 10000000000 bytes"), std::string::npos) << cut;
   // The second finding: a zero dimension beside huge ones made LibTorch's strides overflow.
-  const auto crash2 = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "idx" /
-                      "crash-2bde10f5aca2e73bb59b5930fdb979c242edaa15";
+  const auto crash2 = fuzz_finding("idx", "crash-2bde10f5aca2e73bb59b5930fdb979c242edaa15");
   const auto empty = edge::test::error_message([&] { edge::data::read_idx_ubyte(crash2); });
   EXPECT_NE(empty.find("declares an empty dimension"), std::string::npos) << empty;
 }
@@ -149,8 +152,8 @@ TEST(ImageIo, DamagedPngAndTruncatedJpegAreRefused) {
 // Found by the image fuzzer: a PNG header declaring 4294934268 x 2703211333 pixels made the
 // callers' width * height limit overflow. Sides above 2^31 - 1 are a damaged header.
 TEST(ImageIo, HeaderWithSidesBeyondPngsLimitIsUnreadable) {
-  const std::string bytes = edge::test::slurp(edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "image" /
-                                              "crash-f196910f1739c49d0e416457c755e17c303226eb");
+  const std::string bytes =
+      edge::test::slurp(fuzz_finding("image", "crash-f196910f1739c49d0e416457c755e17c303226eb"));
   ASSERT_FALSE(bytes.empty());
   const auto msg =
       edge::test::error_message([&] { edge::data::read_image_header(bytes.data(), bytes.size(), "x.png"); });
@@ -160,8 +163,8 @@ TEST(ImageIo, HeaderWithSidesBeyondPngsLimitIsUnreadable) {
 // Found by the image fuzzer: 45 bytes that stb reads as an image declaring enough pixels for
 // a 4 GB allocation. Refused from the declared size, before any allocation.
 TEST(ImageIo, DeclaredSizeAboveTheDecodeLimitIsRefusedBeforeDecoding) {
-  const std::string bytes = edge::test::slurp(edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "image" /
-                                              "oom-5d6f507174b13bfbb24e307e5b0661840d38154e");
+  const std::string bytes =
+      edge::test::slurp(fuzz_finding("image", "oom-5d6f507174b13bfbb24e307e5b0661840d38154e"));
   ASSERT_FALSE(bytes.empty());
   const auto msg =
       edge::test::error_message([&] { edge::data::decode_rgb_image(bytes.data(), bytes.size(), "upload"); });
