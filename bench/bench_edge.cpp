@@ -361,13 +361,20 @@ std::string fmt_mb(double v) { return std::isfinite(v) ? fmt::format("{:.0f}", v
 // with the sides' thread count; the workers wait for requests meanwhile): the best of up to five
 // calls within ~2 s. The first call warms the thread pool and packing buffers and is left out,
 // unless it is slow (bf16 without native support: seconds per call), when it is the measurement.
+// NaN where this process has no kernel for `dtype` (bf16 under an ISA cap below AVX-512 on an
+// AVX-512 CPU: LibTorch still sends bf16 GEMMs to oneDNN, which then has none).
 double gemm_gflops(torch::ScalarType dtype) {
   constexpr int64_t n = 2048;
   const torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
   double best = 0.0, spent = 0.0;
   for (int call = 0, timed = 0; timed < 5 && spent < 2.0; ++call) {
     const auto t0 = Clock::now();
-    const torch::Tensor c = torch::mm(a, b);
+    torch::Tensor c;
+    try {
+      c = torch::mm(a, b);
+    } catch (const std::exception&) {  // dnnl::error, not c10::Error
+      return std::nan("");
+    }
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     spent += s;
     if (call == 0 && s < 0.5) continue;
@@ -385,9 +392,11 @@ struct GemmPeaks {
     gflops["fp32"].push_back(gemm_gflops(torch::kFloat32));
     gflops["bf16"].push_back(gemm_gflops(torch::kBFloat16));
   }
-  double peak(const std::string& precision) const {
-    const auto& v = gflops.at(precision);
-    return *std::max_element(v.begin(), v.end());
+  double peak(const std::string& precision) const {  // NaN where no measurement ran
+    double best = std::nan("");
+    for (double g : gflops.at(precision))
+      if (std::isfinite(g) && !(g <= best)) best = g;
+    return best;
   }
 };
 
@@ -626,10 +635,13 @@ void print_peer_choices(const RunInfo& info) {
 // Sustained training GFLOP/s of each side against the measured GEMM peak of its precision.
 void print_flops(const Options& o, const std::vector<Side>& sides, const RunInfo& info) {
   if (!std::isfinite(info.fwd_flops)) return;
+  const auto peak = [&](const std::string& p) {
+    return std::isfinite(info.peaks.peak(p))
+               ? fmt::format("{} {:.1f} GFLOP/s ({:.1f})", p, info.peaks.peak(p), fmt::join(info.peaks.gflops.at(p), " / "))
+               : p + " unavailable (no kernel in this process)";
+  };
   std::cout << fmt::format("GEMM peak (torch::mm 2048x2048x2048 in this run, {} threads; before / after the "
-                           "sessions): fp32 {:.1f} GFLOP/s ({:.1f}), bf16 {:.1f} GFLOP/s ({:.1f})\n",
-                           o.threads, info.peaks.peak("fp32"), fmt::join(info.peaks.gflops.at("fp32"), " / "),
-                           info.peaks.peak("bf16"), fmt::join(info.peaks.gflops.at("bf16"), " / "));
+                           "sessions): {}, {}\n", o.threads, peak("fp32"), peak("bf16"));
   for (const Side& s : sides) {
     if (s.train.empty()) continue;
     // Training ~ 3x the forward FLOPs (forward, input gradients, weight gradients).
