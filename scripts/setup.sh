@@ -14,10 +14,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Build tools and libraries; the data packages that fashion-lt is made from;
 # OpenBLAS (libtorch's libblas.so.3 would otherwise be the slow reference BLAS).
-# libmatio-dev: .mat files (VOC lists, SVHN). libcpp-httplib-dev: `edge serve`'s HTTP server. libgloo-dev: the Gloo headers that c10d's ProcessGroupGloo.hpp includes (data-parallel training).
+# libturbojpeg0-dev, libpng-dev: JPEG and PNG decoding (Pillow's decoders). libmatio-dev: .mat files (VOC lists, SVHN). libcpp-httplib-dev: `edge serve`'s HTTP server. libgloo-dev: the Gloo headers that c10d's ProcessGroupGloo.hpp includes (data-parallel training).
 packages=(cmake g++ ninja-build ccache pkg-config git ca-certificates
           libtorch-dev libopenblas0-pthread libcli11-dev nlohmann-json3-dev libfmt-dev
-          libgtest-dev googletest libstb-dev zlib1g-dev libgloo-dev libmatio-dev libcpp-httplib-dev
+          libgtest-dev googletest libstb-dev libturbojpeg0-dev libpng-dev zlib1g-dev libgloo-dev libmatio-dev libcpp-httplib-dev
           dataset-fashion-mnist mate-backgrounds mypaint-data-extras)
 # Reference implementations the tests compare against (Debian's python3); chromium renders eval.html headless.
 if [ "$mode" = test ]; then packages+=(python3 python3-torch python3-torchvision python3-sklearn python3-numpy chromium); fi

@@ -1,5 +1,9 @@
 #include "edge/data/augment.h"
 
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -14,14 +18,14 @@ bool Transform::is_random() const {
   return false;
 }
 
-torch::Tensor Transform::apply_u8(const torch::Tensor& img_u8, SampleRng& rng) const {
-  TORCH_CHECK(img_u8.dim() == 3 && img_u8.scalar_type() == torch::kUInt8,
-              "Transform ", name, ": expected a uint8 [C, H, W] image, got ", img_u8.sizes());
-  torch::Tensor img = img_u8;
-  // A pending flip is applied by the next crop/resize reading the image right to left, so
-  // the flip of the full decoded image is never materialised.
-  bool mirrored = false;
-  for (const auto& s : steps) {
+namespace {
+
+// Steps [first, end) of `steps` on img. A pending flip (`mirrored`) is applied by the next
+// crop/resize reading the image right to left, so the flip of the full decoded image is
+// never materialised.
+torch::Tensor apply_steps(const Transform& t, torch::Tensor img, SampleRng& rng, size_t first, bool mirrored) {
+  for (size_t i = first; i < t.steps.size(); ++i) {
+    const TransformStep& s = t.steps[i];
     using K = TransformStep::Kind;
     switch (s.kind) {
       case K::HorizontalFlip:
@@ -52,9 +56,56 @@ torch::Tensor Transform::apply_u8(const torch::Tensor& img_u8, SampleRng& rng) c
     }
   }
   if (mirrored) img = hflip(img);
-  if (to_rgb) img = gray_to_rgb(img);
-  if (to_gray) img = rgb_to_gray(img);
+  if (t.to_rgb) img = gray_to_rgb(img);
+  if (t.to_gray) img = rgb_to_gray(img);
   return img;
+}
+
+// One edge [lo, lo + len) of a box on a side of `full` pixels, on that side reduced to `reduced`.
+std::pair<int64_t, int64_t> scale_span(int64_t lo, int64_t len, int64_t full, int64_t reduced) {
+  const double f = double(reduced) / double(full);
+  const int64_t a = std::clamp<int64_t>(std::llround(double(lo) * f), 0, reduced - 1);
+  const int64_t b = std::clamp<int64_t>(std::llround(double(lo + len) * f), a + 1, reduced);
+  return {a, b - a};
+}
+
+}  // namespace
+
+torch::Tensor Transform::apply_u8(const torch::Tensor& img_u8, SampleRng& rng) const {
+  TORCH_CHECK(img_u8.dim() == 3 && img_u8.scalar_type() == torch::kUInt8,
+              "Transform ", name, ": expected a uint8 [C, H, W] image, got ", img_u8.sizes());
+  return apply_steps(*this, img_u8, rng, 0, false);
+}
+
+torch::Tensor Transform::apply_u8(const ImageSource& source, int64_t index, SampleRng& rng) const {
+  size_t crop = 0;
+  while (crop < steps.size() && steps[crop].kind == TransformStep::Kind::HorizontalFlip) ++crop;
+  if (!reduced_decode || crop == steps.size() || steps[crop].kind != TransformStep::Kind::RandomResizedCrop)
+    return apply_u8(source.load(index), rng);
+  // The draws of apply_u8 in its order: the flips, then the box on the full size.
+  bool mirrored = false;
+  for (size_t i = 0; i < crop; ++i)
+    if (rng.bernoulli(steps[i].p)) mirrored = !mirrored;
+  const TransformStep& s = steps[crop];
+  CropBox box;
+  int64_t full_h = 0, full_w = 0;
+  auto [img, reduction] = source.load_reduced(index, [&](int64_t h, int64_t w) {
+    full_h = h;
+    full_w = w;
+    box = random_resized_crop_box(h, w, s.scale_lo, s.scale_hi, s.ratio_lo, s.ratio_hi, rng);
+    int r = 8;
+    while (r > 1 && (box.height < r * s.height || box.width < r * s.width)) r /= 2;
+    return r;
+  });
+  TORCH_CHECK(img.dim() == 3 && img.scalar_type() == torch::kUInt8, "Transform ", name,
+              ": expected a uint8 [C, H, W] image, got ", img.sizes());
+  if (reduction > 1) {
+    const auto [top, height] = scale_span(box.top, box.height, full_h, img.size(1));
+    const auto [left, width] = scale_span(box.left, box.width, full_w, img.size(2));
+    box = CropBox{top, left, height, width};
+  }
+  img = resized_crop(img, box, s.height, s.width, mirrored);
+  return apply_steps(*this, img, rng, crop + 1, false);
 }
 
 torch::Tensor Transform::apply(const torch::Tensor& img_u8, SampleRng& rng) const {

@@ -8,6 +8,12 @@
 
 namespace edge::data {
 
+std::pair<torch::Tensor, int> ImageSource::load_reduced(int64_t index, const ReductionChooser& choose) const {
+  torch::Tensor img = load(index);
+  choose(img.size(1), img.size(2));
+  return {std::move(img), 1};
+}
+
 namespace {
 
 class MemorySource final : public ImageSource {
@@ -44,6 +50,11 @@ class FileSource final : public ImageSource {
       throw DataError(fmt::format("image index {} out of range [0, {})", index, size()));
     return load_rgb_image(files_[static_cast<size_t>(index)]);
   }
+  std::pair<torch::Tensor, int> load_reduced(int64_t index, const ReductionChooser& choose) const override {
+    if (index < 0 || index >= size())
+      throw DataError(fmt::format("image index {} out of range [0, {})", index, size()));
+    return load_rgb_image_reduced(files_[static_cast<size_t>(index)], choose);
+  }
   std::string describe(int64_t index) const override {
     if (index < 0 || index >= size()) return fmt::format("<image {} of {}>", index, size());
     return files_[static_cast<size_t>(index)].string();
@@ -59,6 +70,9 @@ class SubsetSource final : public ImageSource {
       : base_(std::move(base)), indices_(std::move(indices)) {}
   int64_t size() const override { return static_cast<int64_t>(indices_.size()); }
   torch::Tensor load(int64_t index) const override { return base_->load(base_index(index)); }
+  std::pair<torch::Tensor, int> load_reduced(int64_t index, const ReductionChooser& choose) const override {
+    return base_->load_reduced(base_index(index), choose);
+  }
   std::string describe(int64_t index) const override {
     if (index < 0 || index >= size()) return fmt::format("<image {} of {}>", index, size());
     return base_->describe(base_index(index));

@@ -14,8 +14,17 @@
 #include <stb/stb_image_resize.h>
 
 #include "edge/common/error.h"
+#include "image_decoders.h"
 
 namespace edge::data {
+
+#ifndef EDGE_HAVE_TURBOJPEG
+namespace detail {
+bool field_decoders_available() { return false; }
+torch::Tensor decode_jpeg_hwc(const unsigned char*, size_t, const std::string&, int) { return {}; }
+torch::Tensor decode_png_hwc(const unsigned char*, size_t, const std::string&) { return {}; }
+}  // namespace detail
+#endif
 
 namespace {
 
@@ -28,16 +37,9 @@ std::string read_bytes(const std::filesystem::path& path) {
 
 enum class Layout { hwc, chw };
 
-// Decodes a JPEG / PNG / BMP (or another stb-readable file) to RGB uint8, [H, W, 3] as stb
-// interleaves it or [3, H, W] (one copy out of stb's buffer either way); gray is replicated,
-// alpha dropped. A truncated or damaged JPEG / PNG / BMP is refused before stb, which would
-// decode it leniently. Throws DataError naming `what`.
-torch::Tensor decode_rgb(const void* data, size_t size, const std::string& what, Layout layout) {
-  if (size > size_t(std::numeric_limits<int>::max()))
-    throw DataError(fmt::format("cannot decode image {}: {} bytes is too large", what, size));
-  if (const std::string format = sniff_image_format(data, size);
-      !format.empty() && !image_is_complete(data, size, format))
-    throw DataError(fmt::format("cannot decode image {}: truncated or damaged {} data", what, format));
+// stb_image for what the field decoders do not read (BMP; JPEG and PNG too in a build without
+// libjpeg-turbo and libpng). [H, W, 3] RGB.
+torch::Tensor decode_with_stb(const void* data, size_t size, const std::string& what) {
   int w = 0, h = 0, channels = 0;
   // Any format stb reads can declare a size it would then allocate (found by the image
   // fuzzer: a 4 GB allocation from a few dozen bytes); refused from its header first.
@@ -48,8 +50,26 @@ torch::Tensor decode_rgb(const void* data, size_t size, const std::string& what,
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &channels, 3), stbi_image_free);
   if (!pixels) throw DataError(fmt::format("cannot decode image {}: {}", what, stbi_failure_reason()));
-  const torch::Tensor hwc = torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8);
-  return layout == Layout::hwc ? hwc.clone() : hwc.permute({2, 0, 1}).contiguous();
+  return torch::from_blob(pixels.get(), {h, w, 3}, torch::kUInt8).clone();
+}
+
+// Decodes a JPEG / PNG / BMP (or another stb-readable file) to RGB uint8, [H, W, 3] as the
+// decoders interleave it or [3, H, W]; gray is replicated, alpha dropped. JPEGs are reduced by
+// `reduction` (1, 2, 4, 8; other formats ignore it). A truncated or damaged JPEG / PNG / BMP
+// is refused before decoding (libjpeg-turbo and stb would decode it leniently). Throws
+// DataError naming `what`.
+torch::Tensor decode_rgb(const void* data, size_t size, const std::string& what, Layout layout, int reduction = 1) {
+  if (size > size_t(std::numeric_limits<int>::max()))
+    throw DataError(fmt::format("cannot decode image {}: {} bytes is too large", what, size));
+  const std::string format = sniff_image_format(data, size);
+  if (!format.empty() && !image_is_complete(data, size, format))
+    throw DataError(fmt::format("cannot decode image {}: truncated or damaged {} data", what, format));
+  const auto* p = static_cast<const unsigned char*>(data);
+  const torch::Tensor hwc = !detail::field_decoders_available() || (format != "jpeg" && format != "png")
+                                ? decode_with_stb(data, size, what)
+                            : format == "jpeg" ? detail::decode_jpeg_hwc(p, size, what, reduction)
+                                               : detail::decode_png_hwc(p, size, what);
+  return layout == Layout::hwc ? hwc : hwc.permute({2, 0, 1}).contiguous();
 }
 
 torch::Tensor decode_rgb_file(const std::filesystem::path& path, Layout layout) {
@@ -203,8 +223,25 @@ torch::Tensor load_gray_image(const std::filesystem::path& path) {
 }
 
 torch::Tensor load_rgb_image(const std::filesystem::path& path) {
-  // stb gives interleaved HWC; the pipeline works on CHW.
+  // The decoders give interleaved HWC; the pipeline works on CHW.
   return decode_rgb_file(path, Layout::chw);
+}
+
+std::pair<torch::Tensor, int> load_rgb_image_reduced(const std::filesystem::path& path, const ReductionChooser& choose) {
+  if (!std::filesystem::exists(path)) throw DataError(fmt::format("image {} not found", path.string()));
+  const std::string bytes = read_bytes(path);
+  const std::string format = sniff_image_format(bytes.data(), bytes.size());
+  if (format.empty()) {  // a format only stb reads: its size is known after decoding
+    torch::Tensor img = decode_rgb(bytes.data(), bytes.size(), path.string(), Layout::chw);
+    choose(img.size(1), img.size(2));
+    return {img, 1};
+  }
+  const ImageHeader header = read_image_header(bytes.data(), bytes.size(), path.string());
+  const int wanted = choose(header.height, header.width);
+  TORCH_CHECK(wanted == 1 || wanted == 2 || wanted == 4 || wanted == 8,
+              "load_rgb_image_reduced: expected a reduction of 1, 2, 4 or 8, got ", wanted);
+  const int r = format == "jpeg" && detail::field_decoders_available() ? wanted : 1;
+  return {decode_rgb(bytes.data(), bytes.size(), path.string(), Layout::chw, r), r};
 }
 
 torch::Tensor resize_short_side(const torch::Tensor& image, int64_t short_side) {

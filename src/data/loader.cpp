@@ -83,12 +83,12 @@ std::pair<torch::Tensor, int64_t> Loader::produce(uint64_t /*generation*/, int64
                                                   int64_t& corrupt) {
   const int64_t n = dataset_.size();
   int64_t idx = index;
-  torch::Tensor img;
-  for (int64_t tries = 0; tries < n && !img.defined(); ++tries) {
+  for (int64_t tries = 0; tries < n; ++tries) {
     if (!known_corrupt(idx)) {
       try {
-        img = dataset_.images->load(idx);
-        break;
+        // A fresh stream per try: a replacement image gets the slot's own draws.
+        SampleRng rng(options_.seed, options_.stream, uint64_t(epoch), uint64_t(pos));
+        return {transform_.apply_u8(*dataset_.images, idx, rng), idx};
       } catch (const DataError& e) {
         if (options_.on_corrupt == CorruptPolicy::Throw) throw;
         note_corrupt(idx, e.what());
@@ -98,9 +98,7 @@ std::pair<torch::Tensor, int64_t> Loader::produce(uint64_t /*generation*/, int64
     if (options_.on_corrupt == CorruptPolicy::Drop) return {torch::Tensor(), index};
     idx = (idx + 1) % n;
   }
-  if (!img.defined()) throw DataError(fmt::format("every image of {} is corrupt", dataset_.name));
-  SampleRng rng(options_.seed, options_.stream, uint64_t(epoch), uint64_t(pos));
-  return {transform_.apply_u8(img, rng), idx};
+  throw DataError(fmt::format("every image of {} is corrupt", dataset_.name));
 }
 
 Batch Loader::assemble(Pending& p) const {

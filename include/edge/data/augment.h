@@ -10,6 +10,7 @@
 
 #include <torch/types.h>
 
+#include "edge/data/dataset.h"
 #include "edge/data/sample_rng.h"
 #include "edge/data/transforms.h"
 
@@ -45,10 +46,26 @@ struct Transform {
   std::vector<double> mean = {0.485, 0.456, 0.406};  // Normalize (ImageNet by default)
   std::vector<double> std = {0.229, 0.224, 0.225};
   Normalization normalization = Normalization::Torchvision;
+  // apply_u8(source, ...): a JPEG is decoded reduced ahead of a leading RandomResizedCrop
+  // (false: always at full size, for comparisons).
+  bool reduced_decode = true;
 
   bool is_random() const;
   // The geometric steps and the gray->RGB expansion: uint8 [C, H, W] -> uint8 [C', H', W'].
   torch::Tensor apply_u8(const torch::Tensor& img_u8, SampleRng& rng) const;
+  // apply_u8(source.load(index), rng), with the decode reduced where that only changes the
+  // result within JPEG's DCT-scaling tolerance (below): when the first geometric step is a
+  // RandomResizedCrop (flips before it allowed), its box is drawn on the size the file declares,
+  // and a JPEG is decoded at 1/r of it, r the largest of 8, 4, 2 with the box still at least r
+  // times the output size in both directions (what Pillow's draft() picks for that box); the
+  // box is scaled to the reduced image and the crop resampled from it. The random draws are the
+  // same as on the full decode (same boxes and flips); the pixels differ from it by the
+  // difference between libjpeg-turbo's scaled IDCT and the resampling filter: on photographs,
+  // mean |diff| <= 1.5 and 99th percentile <= 14 of 255 (measured 1.28 and 12 on the 16
+  // mate-backgrounds photos, tests/data/test_reduced_decode.cpp). Keeping a 2x gap instead (as
+  // Pillow's thumbnail(reducing_gap=2)) measured 0.58 and 5, but on 640x480 JPEGs at 224 it
+  // reduces almost no boxes: the loader ran ~30 % slower (bench_loader, BENCHMARKS.md).
+  torch::Tensor apply_u8(const ImageSource& source, int64_t index, SampleRng& rng) const;
   // apply_u8 then ToTensor + Normalize: float32 [C', H', W'].
   torch::Tensor apply(const torch::Tensor& img_u8, SampleRng& rng) const;
   // ToTensor + Normalize of an already transformed uint8 image, as `normalization` says;

@@ -8,9 +8,12 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
+
+#include "edge/data/image_io.h"
 
 namespace edge::data {
 
@@ -25,6 +28,11 @@ class ImageSource {
   virtual torch::Tensor load(int64_t index) const = 0;
   // What image `index` is, for messages: its file path, or "<name>[index]" in memory.
   virtual std::string describe(int64_t index) const = 0;
+  // Image `index` decoded reduced where its format allows (load_rgb_image_reduced: JPEG files
+  // by 1/2, 1/4 or 1/8 in the DCT domain): `choose` gets its full {height, width} before the
+  // decode and returns the reduction wanted; returns the image and the reduction applied.
+  // Default: load(index) at full size (after calling `choose` with its size).
+  virtual std::pair<torch::Tensor, int> load_reduced(int64_t index, const ReductionChooser& choose) const;
 };
 
 // A source over same-sized images already in memory: uint8 [N, C, H, W].

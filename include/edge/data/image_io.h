@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <utility>
 
 #include <torch/types.h>
 
@@ -17,7 +19,19 @@ torch::Tensor load_gray_image(const std::filesystem::path& path);
 
 // Decodes an image file to RGB uint8 [3, H, W] (gray files are replicated, alpha is
 // dropped). Throws DataError naming the file if it is missing, truncated or not an image.
+// JPEG and PNG are decoded with libjpeg-turbo and libpng, Pillow's own decoders, with its
+// settings: the pixels are Image.open(f).convert("RGB")'s (tests/data/test_decoders_vs_pillow).
 torch::Tensor load_rgb_image(const std::filesystem::path& path);
+
+// Chooses a decode reduction from the full {height, width} an image file declares: 1, 2, 4 or 8.
+using ReductionChooser = std::function<int(int64_t height, int64_t width)>;
+
+// load_rgb_image with the decode reduced where the format allows it: `choose` is called once
+// with the size the file declares (before decoding), and a JPEG is then decoded at 1/r of it
+// in libjpeg-turbo's DCT domain (r = choose's answer; what Pillow's draft() does), to
+// [3, ceil(H/r), ceil(W/r)]; other formats decode at full size. Returns the image and the
+// reduction applied (1 where the format has none).
+std::pair<torch::Tensor, int> load_rgb_image_reduced(const std::filesystem::path& path, const ReductionChooser& choose);
 
 // An encoded image's format and size as its header declares them, read without decoding.
 // The most pixels a decode accepts (2^27, 134 megapixels: above the largest camera photos),
