@@ -35,7 +35,8 @@ std::string read_bytes(const std::filesystem::path& path) {
   return bytes;
 }
 
-enum class Layout { hwc, chw };
+// chw_view: [3, H, W] as a view of the decoders' interleaved buffer (strides {1, 3W, 3}).
+enum class Layout { hwc, chw, chw_view };
 
 // stb_image for what the field decoders do not read (BMP; JPEG and PNG too in a build without
 // libjpeg-turbo and libpng). [H, W, 3] RGB.
@@ -69,7 +70,8 @@ torch::Tensor decode_rgb(const void* data, size_t size, const std::string& what,
                                 ? decode_with_stb(data, size, what)
                             : format == "jpeg" ? detail::decode_jpeg_hwc(p, size, what, reduction)
                                                : detail::decode_png_hwc(p, size, what);
-  return layout == Layout::hwc ? hwc : hwc.permute({2, 0, 1}).contiguous();
+  if (layout == Layout::hwc) return hwc;
+  return layout == Layout::chw_view ? hwc.permute({2, 0, 1}) : hwc.permute({2, 0, 1}).contiguous();
 }
 
 torch::Tensor decode_rgb_file(const std::filesystem::path& path, Layout layout) {
@@ -241,7 +243,7 @@ std::pair<torch::Tensor, int> load_rgb_image_reduced(const std::filesystem::path
   TORCH_CHECK(wanted == 1 || wanted == 2 || wanted == 4 || wanted == 8,
               "load_rgb_image_reduced: expected a reduction of 1, 2, 4 or 8, got ", wanted);
   const int r = format == "jpeg" && detail::field_decoders_available() ? wanted : 1;
-  return {decode_rgb(bytes.data(), bytes.size(), path.string(), Layout::chw, r), r};
+  return {decode_rgb(bytes.data(), bytes.size(), path.string(), Layout::chw_view, r), r};
 }
 
 torch::Tensor resize_short_side(const torch::Tensor& image, int64_t short_side) {

@@ -73,18 +73,116 @@ inline uint8_t clip8(int32_t in) {
   return static_cast<uint8_t>(in >> kPrecisionBits);
 }
 
-// A strided view of one image: pixel (c, y, x) at base[c*sc + y*sy + x*sx]; sx may be -1.
+// A strided view of one image: pixel (c, y, x) at base[c*sc + y*sy + x*sx], strides positive
+// (planar [C, H, W] has sx 1; an interleaved [H, W, C] buffer seen as [C, H, W] has sc 1, sx C).
 struct View {
   const uint8_t* base;
   int64_t channels, height, width, sc, sy, sx;
   uint8_t at(int64_t c, int64_t y, int64_t x) const { return base[c * sc + y * sy + x * sx]; }
 };
 
-// Pillow's ImagingResampleInner for a full-image box: horizontal pass over the rows the
-// vertical pass needs, then the vertical pass, each rounding to uint8.
-torch::Tensor pil_resample(const View& in, int64_t out_h, int64_t out_w) {
+// The horizontal taps laid out for a fixed-length inner loop: output x reads `K` consecutive
+// source pixels from offset[x] with weights k[x*K ...]; the taps past Pillow's own count weigh
+// 0, so the integer sums are Pillow's. With `mirror` the source row is read as flipped: the
+// same taps in memory order, their weights reversed (integer sums do not depend on the order).
+struct RowKernel {
+  int64_t K = 0;
+  std::vector<int64_t> offset;
+  std::vector<int32_t> k;  // [out_size, K]
+};
+
+RowKernel row_kernel(int64_t in_size, int64_t out_size, bool mirror) {
+  const Coefficients c = bilinear_coefficients(in_size, out_size);
+  RowKernel r;
+  r.K = std::min(c.ksize, in_size);
+  r.offset.resize(size_t(out_size));
+  r.k.assign(size_t(out_size * r.K), 0);
+  for (int64_t x = 0; x < out_size; ++x) {
+    const int64_t first = c.first[size_t(x)], n = c.count[size_t(x)];
+    const int64_t lo = mirror ? in_size - first - n : first;  // leftmost tap in memory
+    const int64_t start = std::min(lo, in_size - r.K);
+    r.offset[size_t(x)] = start;
+    const int32_t* src = &c.k[size_t(x * c.ksize)];
+    int32_t* dst = &r.k[size_t(x * r.K + (lo - start))];
+    for (int64_t t = 0; t < n; ++t) dst[t] = src[mirror ? n - 1 - t : t];
+  }
+  return r;
+}
+
+// One row of the horizontal pass; K and the pixel stride SX fixed at compile time where they
+// are common (the RandomResizedCrop of 300-600 px boxes to 224-256 has K 3 to 7).
+template <int64_t K, int64_t SX>
+void horizontal_row(const uint8_t* src, const RowKernel& h, int64_t k_size, int64_t sx, uint8_t* row,
+                    int64_t out_w) {
+  const int64_t taps = K > 0 ? K : k_size, stride = SX > 0 ? SX : sx;
+  for (int64_t xx = 0; xx < out_w; ++xx) {
+    const uint8_t* p = src + h.offset[size_t(xx)] * stride;
+    const int32_t* k = &h.k[size_t(xx * taps)];
+    int32_t ss = 1 << (kPrecisionBits - 1);
+    for (int64_t x = 0; x < taps; ++x) ss += int32_t(p[x * stride]) * k[x];
+    row[xx] = clip8(ss);
+  }
+}
+
+// The same for the three channels of an interleaved RGB row at once (one pass over the row,
+// one read of each tap's weight), writing to three planes `rows[c]`.
+template <int64_t K>
+void horizontal_rgb_row(const uint8_t* src, const RowKernel& h, int64_t k_size, uint8_t* const rows[3],
+                        int64_t out_w) {
+  const int64_t taps = K > 0 ? K : k_size;
+  for (int64_t xx = 0; xx < out_w; ++xx) {
+    const uint8_t* p = src + h.offset[size_t(xx)] * 3;
+    const int32_t* k = &h.k[size_t(xx * taps)];
+    int32_t s0 = 1 << (kPrecisionBits - 1), s1 = s0, s2 = s0;
+    for (int64_t x = 0; x < taps; ++x) {
+      s0 += int32_t(p[3 * x]) * k[x];
+      s1 += int32_t(p[3 * x + 1]) * k[x];
+      s2 += int32_t(p[3 * x + 2]) * k[x];
+    }
+    rows[0][xx] = clip8(s0);
+    rows[1][xx] = clip8(s1);
+    rows[2][xx] = clip8(s2);
+  }
+}
+
+using HorizontalRgbRow = void (*)(const uint8_t*, const RowKernel&, int64_t, uint8_t* const[3], int64_t);
+
+HorizontalRgbRow horizontal_rgb_row_for(int64_t K) {
+  switch (K) {
+    case 3: return horizontal_rgb_row<3>;
+    case 5: return horizontal_rgb_row<5>;
+    case 7: return horizontal_rgb_row<7>;
+    case 9: return horizontal_rgb_row<9>;
+    default: return horizontal_rgb_row<0>;
+  }
+}
+
+using HorizontalRow = void (*)(const uint8_t*, const RowKernel&, int64_t, int64_t, uint8_t*, int64_t);
+
+template <int64_t SX>
+HorizontalRow horizontal_row_for(int64_t K) {
+  switch (K) {
+    case 3: return horizontal_row<3, SX>;
+    case 5: return horizontal_row<5, SX>;
+    case 7: return horizontal_row<7, SX>;
+    case 9: return horizontal_row<9, SX>;
+    default: return horizontal_row<0, SX>;
+  }
+}
+
+HorizontalRow horizontal_row_for(int64_t K, int64_t sx) {
+  if (sx == 1) return horizontal_row_for<1>(K);
+  if (sx == 3) return horizontal_row_for<3>(K);
+  return horizontal_row_for<0>(K);
+}
+
+// Pillow's ImagingResampleInner for a full-image box (of `in`, read mirrored if `mirror`):
+// horizontal pass over the rows the vertical pass needs, then the vertical pass, each rounding
+// to uint8. Pillow skips the horizontal pass when the width does not change; a mirrored view
+// still runs it, with the identity weights (one tap of 1 << kPrecisionBits: exact).
+torch::Tensor pil_resample(const View& in, int64_t out_h, int64_t out_w, bool mirror) {
   const int64_t C = in.channels;
-  const bool need_h = out_w != in.width, need_v = out_h != in.height;
+  const bool need_h = out_w != in.width || mirror, need_v = out_h != in.height;
   torch::Tensor out = torch::empty({C, out_h, out_w}, torch::kUInt8);
   uint8_t* dst = out.data_ptr<uint8_t>();
   if (!need_h && !need_v) {
@@ -100,25 +198,27 @@ torch::Tensor pil_resample(const View& in, int64_t out_h, int64_t out_w) {
     row_first = cv.first[0];
     row_last = cv.first[size_t(out_h - 1)] + cv.count[size_t(out_h - 1)];
   }
-  // After the horizontal pass, `mid` holds rows [row_first, row_last) of width out_w.
+  // After the horizontal pass, `mid` holds rows [row_first, row_last) of width out_w, planar.
   std::vector<uint8_t> mid_buf;
   View mid = in;
   if (need_h) {
-    const Coefficients ch = bilinear_coefficients(in.width, out_w);
+    const RowKernel h = row_kernel(in.width, out_w, mirror);
     const int64_t rows = row_last - row_first;
     mid_buf.resize(size_t(C * rows * out_w));
-    for (int64_t c = 0; c < C; ++c)
+    if (C == 3 && in.sc == 1 && in.sx == 3) {
+      const HorizontalRgbRow pass = horizontal_rgb_row_for(h.K);
       for (int64_t y = 0; y < rows; ++y) {
-        const uint8_t* src = in.base + c * in.sc + (y + row_first) * in.sy;
-        uint8_t* row = &mid_buf[size_t((c * rows + y) * out_w)];
-        for (int64_t xx = 0; xx < out_w; ++xx) {
-          const int32_t* k = &ch.k[size_t(xx * ch.ksize)];
-          const uint8_t* p = src + ch.first[size_t(xx)] * in.sx;
-          int32_t ss = 1 << (kPrecisionBits - 1);
-          for (int64_t x = 0, n = ch.count[size_t(xx)]; x < n; ++x) ss += int32_t(p[x * in.sx]) * k[x];
-          row[xx] = clip8(ss);
-        }
+        uint8_t* const planes[3] = {&mid_buf[size_t(y * out_w)], &mid_buf[size_t((rows + y) * out_w)],
+                                    &mid_buf[size_t((2 * rows + y) * out_w)]};
+        pass(in.base + (y + row_first) * in.sy, h, h.K, planes, out_w);
       }
+    } else {
+      const HorizontalRow pass = horizontal_row_for(h.K, in.sx);
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t y = 0; y < rows; ++y)
+          pass(in.base + c * in.sc + (y + row_first) * in.sy, h, h.K, in.sx,
+               &mid_buf[size_t((c * rows + y) * out_w)], out_w);
+    }
     mid = View{mid_buf.data(), C, rows, out_w, rows * out_w, out_w, 1};
     if (need_v)
       for (auto& f : cv.first) f -= row_first;
@@ -185,26 +285,28 @@ CropBox random_resized_crop_box(int64_t height, int64_t width, double scale_lo, 
 torch::Tensor resized_crop(const torch::Tensor& img_u8, const CropBox& box, int64_t out_h, int64_t out_w,
                            bool mirror) {
   check_image(img_u8, "resized_crop");
-  const torch::Tensor img = img_u8.contiguous();
-  const int64_t C = img.size(0), H = img.size(1), W = img.size(2);
+  const int64_t C = img_u8.size(0), H = img_u8.size(1), W = img_u8.size(2);
   TORCH_CHECK(box.top >= 0 && box.left >= 0 && box.height > 0 && box.width > 0 && box.top + box.height <= H &&
                   box.left + box.width <= W,
               "resized_crop: expected a box inside the ", H, "x", W, " image, got (i ", box.top, ", j ", box.left,
               ", h ", box.height, ", w ", box.width, ")");
   TORCH_CHECK(out_h > 0 && out_w > 0, "resized_crop: expected a positive output size, got ", out_h, "x", out_w);
+  // With `mirror` the box is in the flipped image: columns [W - left - w, W - left) here.
+  const int64_t left = mirror ? W - box.left - box.width : box.left;
   // Pillow's Image.resize returns a copy when the size does not change (no filter pass; the
   // triangle filter at scale 1 is the identity anyway), which also makes fashion-lt's 56x56
   // canvases pass its Resize((56, 56)) untouched.
   if (box.height == out_h && box.width == out_w) {
-    // With `mirror` the box is in the flipped image: columns [W - left - w, W - left) here.
-    const int64_t left = mirror ? W - box.left - box.width : box.left;
-    const torch::Tensor crop = img.slice(1, box.top, box.top + out_h).slice(2, left, left + out_w);
+    const torch::Tensor crop = img_u8.slice(1, box.top, box.top + out_h).slice(2, left, left + out_w);
     return mirror ? crop.flip({2}) : crop.contiguous();
   }
-  const uint8_t* base = img.data_ptr<uint8_t>() + box.top * W;
-  // The box of the flipped image is the mirrored box of the original, read right to left.
-  View v{mirror ? base + (W - 1 - box.left) : base + box.left, C, box.height, box.width, H * W, W, mirror ? -1 : 1};
-  return pil_resample(v, out_h, out_w);
+  // Any positive strides are read in place: the loader's decoders hand over [H, W, C] pixels
+  // seen as [C, H, W] (no transposing copy).
+  const bool positive = img_u8.stride(0) > 0 && img_u8.stride(1) > 0 && img_u8.stride(2) > 0;
+  const torch::Tensor img = positive ? img_u8 : img_u8.contiguous();
+  const uint8_t* base = img.data_ptr<uint8_t>() + box.top * img.stride(1) + left * img.stride(2);
+  const View v{base, C, box.height, box.width, img.stride(0), img.stride(1), img.stride(2)};
+  return pil_resample(v, out_h, out_w, mirror);
 }
 
 torch::Tensor resize(const torch::Tensor& img_u8, int64_t out_h, int64_t out_w) {

@@ -270,6 +270,31 @@ TEST(TransformPipeline, SameKeySameOutputAndKeysDiffer) {
   EXPECT_EQ(t.output_shape(1), (std::vector<int64_t>{3, 64, 64}));
 }
 
+// resized_crop's fast paths (fixed-length taps, mirrored boxes read with reversed weights,
+// interleaved [H, W, C] memory read in place) are exact rewrites of one integer computation:
+// every layout and the flipped image give the same bytes, for boxes that shrink by 1x-12x (K 3
+// to 25, the templated and the generic loops), enlarge, keep one side, or are thinner than K.
+TEST(ResizedCrop, InterleavedViewsAndMirroredBoxesGiveTheSameBytes) {
+  const auto img = test_image(3, 97, 131, 8);
+  const auto interleaved = img.permute({1, 2, 0}).contiguous().permute({2, 0, 1});  // strides {1, 393, 3}
+  ASSERT_EQ(interleaved.stride(0), 1);
+  const auto flipped = edge::data::hflip(img);
+  const std::vector<std::pair<CropBox, std::pair<int64_t, int64_t>>> cases = {
+      {{0, 0, 97, 131}, {24, 24}},  {{5, 7, 80, 120}, {40, 30}}, {{0, 0, 97, 131}, {8, 11}},
+      {{10, 3, 60, 90}, {60, 45}},  {{10, 3, 60, 90}, {30, 90}}, {{1, 2, 3, 2}, {40, 50}},
+      {{20, 30, 50, 70}, {97, 131}}, {{0, 100, 97, 31}, {16, 5}}, {{3, 4, 90, 127}, {89, 126}}};
+  for (const auto& [box, size] : cases) {
+    for (bool mirror : {false, true}) {
+      const auto want = edge::data::resized_crop(img, box, size.first, size.second, mirror);
+      EXPECT_TRUE(torch::equal(edge::data::resized_crop(interleaved, box, size.first, size.second, mirror), want))
+          << box.top << "," << box.left << "," << box.height << "," << box.width << " mirror " << mirror;
+      if (mirror)
+        EXPECT_TRUE(torch::equal(edge::data::resized_crop(flipped, box, size.first, size.second, false), want))
+            << box.top << "," << box.left << "," << box.height << "," << box.width;
+    }
+  }
+}
+
 TEST(TransformPipeline, FlipThenCropEqualsCropOfFlippedImage) {
   const auto img = test_image(3, 90, 70, 6);
   edge::data::Transform flip_crop;

@@ -30,8 +30,8 @@ class ImageSource {
   virtual std::string describe(int64_t index) const = 0;
   // Image `index` decoded reduced where its format allows (load_rgb_image_reduced: JPEG files
   // by 1/2, 1/4 or 1/8 in the DCT domain): `choose` gets its full {height, width} before the
-  // decode and returns the reduction wanted; returns the image and the reduction applied.
-  // Default: load(index) at full size (after calling `choose` with its size).
+  // decode and returns the reduction wanted; returns the image (possibly a strided view, as
+  // load_rgb_image_reduced says) and the reduction applied. Default: load(index) at full size (after calling `choose` with its size).
   virtual std::pair<torch::Tensor, int> load_reduced(int64_t index, const ReductionChooser& choose) const;
 };
 

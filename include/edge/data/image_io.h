@@ -30,7 +30,9 @@ using ReductionChooser = std::function<int(int64_t height, int64_t width)>;
 // with the size the file declares (before decoding), and a JPEG is then decoded at 1/r of it
 // in libjpeg-turbo's DCT domain (r = choose's answer; what Pillow's draft() does), to
 // [3, ceil(H/r), ceil(W/r)]; other formats decode at full size. Returns the image and the
-// reduction applied (1 where the format has none).
+// reduction applied (1 where the format has none). The image of a JPEG or PNG is a view of the
+// decoder's interleaved pixels (strides {1, 3W, 3}, no transposing copy; resized_crop reads it
+// in place); .contiguous() where planar memory is needed.
 std::pair<torch::Tensor, int> load_rgb_image_reduced(const std::filesystem::path& path, const ReductionChooser& choose);
 
 // An encoded image's format and size as its header declares them, read without decoding.
