@@ -10,7 +10,7 @@ namespace edge::app {
 
 data::MaterialisedBenchmark run_data_materialise(const DataMaterialiseParams& p, std::ostream& out) {
   if (p.out.empty()) throw UsageError("--out: the folder to write the benchmark into is required");
-  const data::RunRecipe recipe = data::run_recipe(p.dataset, 256, false);
+  const data::RunRecipe recipe = data::run_recipe(p.dataset, 256, false, p.sizes);
   data::BenchmarkSpec spec;
   spec.dataset = p.dataset;
   spec.data_root = p.data_root;

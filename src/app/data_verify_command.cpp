@@ -124,7 +124,7 @@ int64_t run_data_verify(const DataVerifyParams& params, std::ostream& out) {
   spec.builtin = params.sizes;
   spec.allow_outside_paths = params.allow_outside_paths;
   // What a run on the set evaluates against unless told otherwise (the built-in benchmark's own sets).
-  spec.ood_data = params.ood_data.empty() ? data::run_recipe(params.dataset, 224, false).default_ood : params.ood_data;
+  spec.ood_data = params.ood_data.empty() ? data::run_recipe(params.dataset, 224, false, params.sizes).default_ood : params.ood_data;
   std::vector<std::string> problems;
   const data::Benchmark id = open_present_splits(spec, out, problems);
   data::BenchmarkSpec unlabelled = spec;

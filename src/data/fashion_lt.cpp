@@ -112,6 +112,12 @@ void FashionLtOptions::resolve_default_paths() {
   if (texture_dir.empty()) texture_dir = "/usr/share/mypaint/backgrounds";
 }
 
+bool FashionLtOptions::default_mosaic() const {
+  const FashionLtOptions d;
+  return mosaic_id_classes.empty() && mosaic_oe_classes.empty() && mosaic_near_classes.empty() &&
+         mosaic_grid == d.mosaic_grid && mosaic_items == d.mosaic_items && mosaic_cell == d.mosaic_cell;
+}
+
 Transform fashion_lt_transform() {
   Transform t;
   t.name = kFashionLtName;

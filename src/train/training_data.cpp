@@ -21,7 +21,7 @@ PipelineData pipeline_data(data::Benchmark sets, const data::RunRecipe& recipe, 
 
 PipelineData open_training_data(TrainConfig& config, std::ostream& log) {
   const bool with_oe = uses_outliers(parse_mode(config.objective));
-  const data::RunRecipe recipe = data::run_recipe(config.dataset, config.image_size, config.hflip);
+  const data::RunRecipe recipe = data::run_recipe(config.dataset, config.image_size, config.hflip, config.data);
   if (with_oe && config.oe_data.empty() && !recipe.builtin) {
     // Recorded in the run's configuration: the OE set is a files-on-disk choice.
     config.oe_data = recipe.default_oe;

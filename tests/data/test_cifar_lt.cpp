@@ -1,14 +1,19 @@
 // cifar-lt, the mosaic builder over CIFAR-10: built from a generated binary distribution
 // (every record's pixels say which record it is), and from the shared JPEGs where unpacked.
+#include <algorithm>
 #include <fstream>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <stb/stb_image_write.h>
 #include <torch/torch.h>
 
 #include "edge/common/error.h"
 #include "edge/data/cifar_lt.h"
+#include "edge/data/image_io.h"
 #include "edge/data/registry.h"
+#include "edge/data/transforms.h"
 #include "support/test_support.h"
 
 namespace {
@@ -54,17 +59,23 @@ edge::data::FashionLtParts all_parts() {
   return p;
 }
 
+// The records whose items fill the occupied cells of canvas `n` of `images` (grid x grid cells of 32 px).
+std::set<int64_t> records_on(const torch::Tensor& images, int64_t n, int64_t grid = 2) {
+  std::set<int64_t> ids;
+  for (int64_t r = 0; r < grid; ++r)
+    for (int64_t c = 0; c < grid; ++c) {
+      const auto cell = images[n].slice(1, r * 32, r * 32 + 32).slice(2, c * 32, c * 32 + 32);
+      if (cell.max().item<uint8_t>() == 0) continue;
+      ids.insert(cell[0][0][0].item<uint8_t>() + 256 * cell[1][0][0].item<uint8_t>());
+    }
+  return ids;
+}
+
 // The records whose items fill the occupied cells of `set`'s canvases.
-std::set<int64_t> records_in(const edge::data::Dataset& set) {
+std::set<int64_t> records_in(const edge::data::Dataset& set, int64_t grid = 2) {
   const auto images = edge::data::stack_images(set);
   std::set<int64_t> ids;
-  for (int64_t n = 0; n < images.size(0); ++n)
-    for (int64_t r = 0; r < 2; ++r)
-      for (int64_t c = 0; c < 2; ++c) {
-        const auto cell = images[n].slice(1, r * 32, r * 32 + 32).slice(2, c * 32, c * 32 + 32);
-        if (cell.max().item<uint8_t>() == 0) continue;
-        ids.insert(cell[0][0][0].item<uint8_t>() + 256 * cell[1][0][0].item<uint8_t>());
-      }
+  for (int64_t n = 0; n < images.size(0); ++n) ids.merge(records_on(images, n, grid));
   return ids;
 }
 
@@ -190,6 +201,127 @@ TEST(CifarLt, DataVerifyPrintsThePerClassCountsHeadToTail) {
   EXPECT_TRUE(head != std::string::npos && tail != std::string::npos && head < tail) << r.out;
   EXPECT_NE(r.out.find("OOD test vehicles: 10 images"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("data verify: no problems"), std::string::npos) << r.out;
+}
+
+// The mosaic_* options choose cifar-lt's classes and layout: a 3x3 grid of up to 9 items of
+// {cat, dog, bird} (CIFAR labels 3, 5, 2), OE from frog, the near set from ship; every canvas
+// is labelled with exactly the classes of the records on it.
+TEST(CifarLt, ClassesAndLayoutComeFromTheMosaicOptions) {
+  edge::test::TempDir tmp;
+  const auto src = cifar_fixture(tmp.path() / "bin");
+  auto o = sizes();
+  o.mosaic_id_classes = {"cat", "dog", "bird"};
+  o.mosaic_oe_classes = {"frog"};
+  o.mosaic_near_classes = {"ship"};
+  o.mosaic_grid = 3;
+  o.mosaic_items = 9;
+  edge::data::FashionLtParts parts;
+  parts.ood = {"vehicles", "noise"};
+  const auto b = edge::data::build_cifar_lt(o, src, parts);
+  EXPECT_EQ(b.class_names, o.mosaic_id_classes);
+  const auto images = edge::data::stack_images(b.id_train);
+  ASSERT_EQ(images.sizes(), (std::vector<int64_t>{300, 3, 96, 96}));
+  const std::vector<int64_t> cifar_label = {3, 5, 2};
+  int64_t most = 0;
+  for (int64_t n = 0; n < images.size(0); ++n) {
+    std::vector<float> want(3, 0.f);
+    const auto on = records_on(images, n, 3);
+    for (int64_t id : on) {
+      ASSERT_LT(id, 300) << "a train canvas holds test record " << id;
+      const auto c = std::find(cifar_label.begin(), cifar_label.end(), id % 10) - cifar_label.begin();
+      ASSERT_LT(c, 3) << "record " << id << " of CIFAR class " << id % 10 << " is not an ID class";
+      want[static_cast<size_t>(c)] = 1.f;
+    }
+    most = std::max<int64_t>(most, static_cast<int64_t>(on.size()));
+    EXPECT_TRUE(torch::equal(b.id_train.labels[n], torch::tensor(want))) << "canvas " << n;
+  }
+  EXPECT_GT(most, 4) << "up to 9 items per canvas";
+  for (int64_t id : records_in(b.ood("vehicles"), 3)) EXPECT_TRUE(id >= 300 && id % 10 == 8) << id;
+  EXPECT_EQ(edge::data::stack_images(b.ood("noise")).sizes(), (std::vector<int64_t>{30, 3, 96, 96}));
+  // The model's input side follows the canvas; fashion-lt refuses the flags.
+  EXPECT_EQ(edge::data::run_recipe("cifar-lt", 256, false, o).eval.output_shape(1), (std::vector<int64_t>{3, 96, 96}));
+  const auto msg = error_message<edge::UsageError>([&] { edge::data::run_recipe("fashion-lt", 256, false, o); });
+  EXPECT_NE(msg.find("--mosaic_*: fashion-lt's classes and layout are fixed"), std::string::npos) << msg;
+}
+
+// Writes `image` (uint8 [C, H, W], C 1 or 3) as a PNG file.
+void write_png(const fs::path& file, const torch::Tensor& image) {
+  fs::create_directories(file.parent_path());
+  const auto hwc = image.permute({1, 2, 0}).contiguous();
+  ASSERT_TRUE(stbi_write_png(file.c_str(), static_cast<int>(image.size(2)), static_cast<int>(image.size(1)),
+                             static_cast<int>(image.size(0)), hwc.data_ptr<uint8_t>(),
+                             static_cast<int>(image.size(0) * image.size(2))));
+}
+
+// mosaic:PATH over an ImageFolder of odd-sized colour and gray pictures: each item is resized
+// to the cell (and repeated to RGB) exactly as transforms.h's resize does it, and the CLI
+// builds it from flags (data verify: the per-class counts head to tail, the `near` set).
+TEST(Mosaic, AnyImageFolderIsASourceWithItsItemsResizedToTheCell) {
+  edge::test::TempDir tmp;
+  const fs::path root = tmp.path() / "pics";
+  torch::manual_seed(7);
+  const std::vector<std::string> classes = {"ant", "bee", "cow", "doe", "elk"};
+  for (size_t c = 0; c < classes.size(); ++c)
+    for (const char* split : {"train", "test"})
+      for (int i = 0; i < 4; ++i) {
+        const int64_t channels = i % 2 == 0 ? 3 : 1, h = 20 + 3 * i, w = 26 - 2 * i;
+        write_png(root / split / classes[c] / fmt::format("{}.png", i),
+                  torch::randint(0, 256, {channels, h, w}, torch::kUInt8));
+      }
+  edge::data::FashionLtOptions o = sizes();
+  o.id_train = 40, o.id_val = 6, o.id_test = 6, o.oe_train = 6, o.ood_test = 5;
+  o.mosaic_id_classes = {"cow", "ant", "bee"};
+  o.mosaic_oe_classes = {"doe"};
+  o.mosaic_near_classes = {"elk"};
+  o.mosaic_grid = 1;
+  o.mosaic_items = 1;
+  o.mosaic_cell = 24;
+  edge::data::FashionLtParts parts;
+  parts.ood = {"near"};
+  const auto b = edge::data::build_class_mosaic(o, root, parts);
+  EXPECT_EQ(b.class_names, o.mosaic_id_classes);
+  // One item per 24x24 canvas: each canvas is one source picture of its labelled class, resized.
+  const auto images = edge::data::stack_images(b.id_train);
+  ASSERT_EQ(images.sizes(), (std::vector<int64_t>{40, 3, 24, 24}));
+  for (int64_t n = 0; n < images.size(0); ++n) {
+    const int64_t c = b.id_train.labels[n].argmax().item<int64_t>();
+    bool found = false;
+    for (int i = 0; i < 4 && !found; ++i) {
+      const auto item = edge::data::load_rgb_image(root / "train" / o.mosaic_id_classes[c] / fmt::format("{}.png", i));
+      found = torch::equal(edge::data::resize(item, 24, 24), images[n]);
+    }
+    EXPECT_TRUE(found) << "canvas " << n << " is no resized picture of " << o.mosaic_id_classes[c];
+  }
+  EXPECT_EQ(edge::data::stack_images(b.ood("near")).sizes(), (std::vector<int64_t>{5, 3, 24, 24}));
+
+  const auto verify = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"data", "verify", "--dataset", "mosaic:" + root.string(), "--id_train", "60",
+                                     "--id_val", "6", "--id_test", "6", "--ood_test", "5", "--ood_data", "near,noise"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return edge::test::run_cli(args);
+  };
+  auto r = verify({"--mosaic_id_classes", "cow,ant,bee", "--mosaic_oe_classes", "doe", "--mosaic_near_classes", "elk"});
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  const auto head = r.out.find("1  cow"), tail = r.out.find("3  bee");
+  EXPECT_TRUE(head != std::string::npos && tail != std::string::npos && head < tail) << r.out;
+  EXPECT_NE(r.out.find("OOD test near: 5 images"), std::string::npos) << r.out;
+  // Bad choices are one-line errors naming the flag.
+  for (const auto& [extra, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "--mosaic_id_classes: mosaic:PATH needs its classes"},
+           {{"--mosaic_id_classes", "cow", "--mosaic_oe_classes", "doe", "--mosaic_near_classes", "elk"},
+            "--mosaic_id_classes: expected at least 2 class folder names, got 1"},
+           {{"--mosaic_id_classes", "cow,ant", "--mosaic_oe_classes", "ant", "--mosaic_near_classes", "elk"},
+            "--mosaic_oe_classes: class 'ant' is named twice"},
+           {{"--mosaic_id_classes", "cow,owl", "--mosaic_oe_classes", "doe", "--mosaic_near_classes", "elk"},
+            "has no class 'owl' (--mosaic_id_classes"},
+           {{"--mosaic_id_classes", "cow,ant", "--mosaic_oe_classes", "doe", "--mosaic_near_classes", "elk",
+             "--mosaic_items", "5"},
+            "--mosaic_items must be in 1..4"}}) {
+    r = verify(extra);
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
 }
 
 TEST(CifarLt, BuildsFromTheSharedJpegsWhereUnpacked) {

@@ -20,6 +20,15 @@
 // the set-up into .data/cifar10-images) or the binary `cifar-10-batches-bin` folder:
 // `--dataset cifar-lt:PATH`; without PATH, DATA_ROOT/cifar10-images where it exists, else the
 // set-up's .data/cifar10-images.
+//
+// The same builder makes `mosaic:PATH`, the mosaic benchmark of any single-label source: PATH
+// holds train/<class>/ and test/<class>/ image folders (torchvision's ImageFolder layout per
+// split) or the CIFAR-10 binary batches. The options' mosaic_* fields choose the classes (ID
+// head first, OE, near OOD: required for mosaic:PATH, CIFAR-10's above for cifar-lt), the grid,
+// the items per canvas and the cell side; items of another size are resized to the cell
+// (PIL bilinear, as transforms.h's resize), gray ones repeated to RGB. Its OOD sets: `near`
+// (mosaics of the near-OOD classes), `textures`, `noise`. The canvas side grid x cell is the
+// model's input side (both benchmarks' transform resizes other images to it).
 #pragma once
 
 #include <filesystem>
@@ -33,14 +42,17 @@
 namespace edge::data {
 
 inline constexpr char kCifarLtName[] = "cifar-lt";
-inline constexpr int64_t kCifarLtSide = 64;
+inline constexpr char kMosaicName[] = "mosaic";
 
-// Resize((64, 64)) (a no-op on its own canvases; any other image becomes the model's input),
-// RGB, ImageNet mean / std as torchvision's Normalize (what a pretrained backbone expects).
-Transform cifar_lt_transform();
+// Resize((S, S)) for the canvas side S = options.mosaic_grid * options.mosaic_cell (64 by
+// default; a no-op on its own canvases, any other image becomes the model's input), RGB,
+// ImageNet mean / std as torchvision's Normalize (what a pretrained backbone expects).
+Transform cifar_lt_transform(const FashionLtOptions& options);
 
-// The OOD test sets' names, in report order: vehicles, textures, noise.
+// The OOD test sets' names, in report order: vehicles, textures, noise (mosaic:PATH: near,
+// textures, noise).
 const std::vector<std::string>& cifar_lt_ood_names();
+const std::vector<std::string>& mosaic_ood_names();
 
 // Where cifar-lt reads CIFAR-10 when --dataset gives no PATH: DATA_ROOT/cifar10-images where
 // that folder exists, else the set-up's .data/cifar10-images.
@@ -52,5 +64,12 @@ std::filesystem::path cifar_lt_default_source(const std::filesystem::path& data_
 // image of 32x32 pixels.
 Benchmark build_cifar_lt(const FashionLtOptions& options, const std::filesystem::path& source,
                          const FashionLtParts& parts);
+
+// mosaic:PATH: the same from any single-label `source` with the options' classes (parts.ood:
+// names of mosaic_ood_names()). Throws UsageError naming the --mosaic_* flag for a missing,
+// repeated or shared class or a layout out of range, DataError naming the folder for a
+// class the source lacks.
+Benchmark build_class_mosaic(const FashionLtOptions& options, const std::filesystem::path& source,
+                             const FashionLtParts& parts);
 
 }  // namespace edge::data

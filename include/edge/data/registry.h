@@ -21,6 +21,9 @@
 //   cifar-lt    CIFAR-10 photo mosaics (cifar_lt.h); PATH = its CIFAR-10 source (an
 //               ImageFolder with train/ and test/, or cifar-10-batches-bin), default
 //               DATA_ROOT/cifar10-images where it exists, else the set-up's .data/cifar10-images
+//   mosaic      PATH required: the mosaic benchmark of any single-label source (cifar_lt.h;
+//               train/<class>/ and test/<class>/ folders, or cifar-10-batches-bin), its
+//               classes and layout from the builtin options' mosaic_* fields
 // OE / OOD sets (unlabelled; the split picks train or test files where a set has both):
 //   folder      PATH required: every jpg/jpeg/png/bmp under it, any depth
 //   imagefolder PATH required: torchvision's ImageFolder (read_image_folder_classes); the
@@ -113,7 +116,10 @@ struct RunRecipe {
   int64_t in_channels = 3;
   bool builtin = false;  // built in memory from BenchmarkSpec::builtin (no files under --data_root)
 };
-RunRecipe run_recipe(const std::string& dataset, int64_t image_size, bool hflip);
+// `builtin`: the built-in benchmark's options (the class-folder mosaics' canvas side is the
+// input side); fashion-lt refuses mosaic_* values other than the defaults (UsageError naming
+// the flag).
+RunRecipe run_recipe(const std::string& dataset, int64_t image_size, bool hflip, const FashionLtOptions& builtin = {});
 
 // Opens the ID train / val / test splits, the OE set (split train) and each OOD set (split
 // test), in the order given. The built-in benchmark is built once at spec.builtin's sizes

