@@ -3,10 +3,17 @@
 // --resume finishes with the very weights of the uninterrupted run.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -66,6 +73,36 @@ bool holds_temp_file(const fs::path& dir) {
   return false;
 }
 
+// Kills `p` with SIGKILL the instant a temporary file is created in RUN/checkpoints, that is
+// while a checkpoint is being written (inotify, not polling: a sealed checkpoint is written
+// with one write(2) and an fsync, a window that a poll loop mostly misses). Returns whether it
+// did before `until`.
+bool kill_during_a_checkpoint_write(const edge::test::Proc& p, const fs::path& run,
+                                    std::chrono::steady_clock::time_point until) {
+  const fs::path dir = run / "checkpoints";
+  while (!fs::exists(dir) && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0 || ::inotify_add_watch(fd, dir.c_str(), IN_CREATE) < 0) {
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  bool killed = holds_temp_file(dir) && ::kill(p.pid, SIGKILL) == 0;  // one created before the watch
+  alignas(inotify_event) char buf[4096];
+  while (!killed && std::chrono::steady_clock::now() < until) {
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, 10) <= 0) continue;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    for (ssize_t at = 0; at < n && !killed;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buf + at);
+      if (e->len > 0 && std::string(e->name).find(".tmp") != std::string::npos) killed = ::kill(p.pid, SIGKILL) == 0;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+    }
+  }
+  ::close(fd);
+  return killed;
+}
+
 // `kill -9` at 10 seeded moments of a tiny run: half spread over the whole run, half the
 // instant a checkpoint's temporary file appears (a write in progress). Whatever the moment,
 // finishing the run (--resume, or the same command again when not even config.json was
@@ -97,14 +134,10 @@ TEST(Interrupt, KillNineAtTenMomentsThenResumeGivesTheUninterruptedWeights) {
       edge::test::Proc p = edge::test::start_edge(run_args(cut), {}, dir.path() / ("cut_log" + std::to_string(trial)));
       const auto start = std::chrono::steady_clock::now();
       const auto until = start + std::chrono::duration<double>((at_a_write ? 1.0 : fraction) * seconds);
-      caught_write = false;
-      while (std::chrono::steady_clock::now() < until) {
-        if (at_a_write && fs::exists(cut / "checkpoints") && holds_temp_file(cut / "checkpoints")) {
-          caught_write = true;
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::microseconds(at_a_write ? 200 : 5000));
-      }
+      caught_write = at_a_write && kill_during_a_checkpoint_write(
+          p, cut, std::chrono::time_point_cast<std::chrono::steady_clock::duration>(until));
+      while (!at_a_write && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
       ::kill(p.pid, SIGKILL);
       code = edge::test::wait_for(p, std::chrono::seconds(300));
     }
@@ -124,6 +157,60 @@ TEST(Interrupt, KillNineAtTenMomentsThenResumeGivesTheUninterruptedWeights) {
             << " killed during a checkpoint write\n";
   EXPECT_EQ(exact, 10);
   EXPECT_GE(during_writes, 1);
+}
+
+}  // namespace
+
+namespace {
+
+// Writes zeros into `file` until the file system holding it is full.
+void fill_the_disk(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0) << file;
+  const std::vector<char> zeros(1 << 16, 0);
+  for (size_t chunk : {zeros.size(), size_t{4096}, size_t{1}})
+    while (::write(fd, zeros.data(), chunk) > 0) {
+    }
+  ::close(fd);
+}
+
+// A disk that fills up during training (a 64 MB tmpfs, filled the moment the first checkpoint
+// has appeared): the next write fails with one line naming the file and the cause, nothing
+// half-written is left, and once space is freed --resume finishes with the uninterrupted
+// run's weights, so the previous checkpoint was intact. Needs the right to mount (root or
+// CAP_SYS_ADMIN); skipped otherwise.
+TEST(DiskFull, AWriteThatDoesNotFitIsOneLineAndThePreviousCheckpointResumes) {
+  edge::test::TempDir dir;
+  const fs::path disk = dir.path() / "disk";
+  fs::create_directories(disk);
+  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=64m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno) << ")";
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{disk};
+
+  const fs::path straight = dir.path() / "straight", run = disk / "run";
+  ASSERT_EQ(edge::test::run_cli(run_args(straight)).code, 0);
+  edge::test::Proc p = edge::test::start_edge(run_args(run), {}, dir.path() / "full_log");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (!fs::exists(run / "checkpoints" / "last.ckpt") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  fill_the_disk(disk / "filler");
+  const int code = edge::test::wait_for(p, std::chrono::seconds(300));
+  const std::string err = edge::test::slurp(p.err);
+  EXPECT_NE(code, 0) << "training went on with a full disk";
+  EXPECT_GT(code, 0) << "a signal (an abort?) ended it: " << err;
+  EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+  EXPECT_NE(err.find(run.string()), std::string::npos) << "the message names no file of the run: " << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(holds_temp_file(run)) << "a half-written temporary file was left";
+  EXPECT_FALSE(fs::exists(run / "model.pt"));
+
+  fs::remove(disk / "filler");
+  const auto resumed = edge::test::run_cli({"train", "--resume", run.string()});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(edge::test::slurp(run / "model.pt"), edge::test::slurp(straight / "model.pt"));
 }
 
 }  // namespace
