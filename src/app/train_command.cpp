@@ -187,7 +187,7 @@ std::vector<train::EpochStats> start_run(train::TrainConfig config, const fs::pa
   if (config.channels_last == "auto") {
     config.channels_last = trainer.config().channels_last;
     log << fmt::format("layout: {} (auto: {})", config.channels_last == "true" ? "channels-last" : "NCHW",
-                       config.channels_last == "true" ? "bf16 on a CPU" : "the reference layout of fp32 or a GPU")
+                       config.channels_last == "true" ? "the faster layout on a CPU" : "the layout on a GPU")
         << std::endl;
   }
   if (trainer.placement().rank() == 0) {

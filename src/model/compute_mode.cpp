@@ -36,7 +36,7 @@ std::string resolve_precision(const std::string& requested, const torch::Device&
 
 bool resolve_channels_last(const std::string& requested, const std::string& precision, const torch::Device& device) {
   if (requested == "true" || requested == "false") return requested == "true";
-  if (requested == "auto") return precision == "bf16" && device.is_cpu();
+  if (requested == "auto") return device.is_cpu() && (precision == "bf16" || precision == "fp32");
   throw UsageError(fmt::format("--channels_last: expected auto, true or false, got '{}'", requested));
 }
 

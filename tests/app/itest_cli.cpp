@@ -160,17 +160,17 @@ TEST(Cli, PrecisionAutoIsStoredResolved) {
     ASSERT_EQ(r.code, 0) << r.err;
     const auto cfg = nlohmann::json::parse(edge::read_text_file(run_dir / "config.json"));
     EXPECT_EQ(cfg["precision"], resolved);
-    // --channels_last auto (the default) follows: channels-last for bf16 on the CPU, stored as a boolean.
-    EXPECT_EQ(cfg["channels_last"], resolved == "bf16");
+    // --channels_last auto (the default): channels-last on the CPU in either precision, stored as a boolean.
+    EXPECT_EQ(cfg["channels_last"], true);
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find(resolved == "bf16" ? "layout: channels-last (auto" : "layout: NCHW (auto"), std::string::npos)
+    EXPECT_NE(r.out.find("layout: channels-last (auto"), std::string::npos)
         << r.out;
   }
   // --print_config shows the same resolution, and fp32 for GPUs (by their spelling: no GPU needed).
   auto pc = run({"train", "--print_config"});
   ASSERT_EQ(pc.code, 0) << pc.err;
   EXPECT_EQ(nlohmann::json::parse(pc.out)["precision"], resolved);
-  EXPECT_EQ(nlohmann::json::parse(pc.out)["channels_last"], resolved == "bf16");
+  EXPECT_EQ(nlohmann::json::parse(pc.out)["channels_last"], true);
   pc = run({"train", "--print_config", "--device-id", "0,1"});
   ASSERT_EQ(pc.code, 0) << pc.err;
   EXPECT_EQ(nlohmann::json::parse(pc.out)["precision"], "fp32");
@@ -187,7 +187,7 @@ TEST(Cli, PrecisionAutoIsStoredResolved) {
   ASSERT_EQ(r.code, 0) << r.err;
   const auto fp32_cfg = nlohmann::json::parse(edge::read_text_file(dir.path() / "fp32" / "config.json"));
   EXPECT_EQ(fp32_cfg["precision"], "fp32");
-  EXPECT_EQ(fp32_cfg["channels_last"], false) << "fp32 keeps the NCHW reference layout";
+  EXPECT_EQ(fp32_cfg["channels_last"], true) << "--channels_last auto is channels-last on a CPU in fp32 too";
   EXPECT_EQ(r.out.find("precision: "), std::string::npos) << r.out;
 
   // edge eval takes auto as well; bad values name the flag in both commands.
@@ -229,7 +229,7 @@ TEST(Cli, ResumeOfAFinishedButUnsealedRunWritesWhatTheEndOfTrainingWrites) {
   edge::test::TempDir dir;
   const fs::path run_dir = dir.path() / "run";
   auto args = edge::test::tiny_train_args(run_dir, "joint");
-  args.insert(args.end(), {"--precision", "fp32"});
+  args.insert(args.end(), {"--precision", "fp32", "--channels_last", "false"});
   ASSERT_EQ(run(args).code, 0);
   const std::string model = edge::read_text_file(run_dir / "model.pt");
   const std::string log = edge::read_text_file(run_dir / "train_log.jsonl");

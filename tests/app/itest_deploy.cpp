@@ -48,7 +48,7 @@ TEST(Deploy, CalibrateThenPredictAgreesWithEvalScoresAndModelOutputs) {
   auto r = edge::test::run_cli({"train", "--score", "joint", "--n_epoch", "2", "--start_epoch", "1", "--id_train", "256",
                                 "--id_val", "100", "--id_test", "64", "--oe_train", "256", "--ood_test", "32",
                                 "--batch_size", "64", "--oe_batch_size", "64", "--k", "16", "--hidden", "64", "--width",
-                                "8", "--precision", "fp32", "--out", run.string()});
+                                "8", "--precision", "fp32", "--channels_last", "false", "--out", run.string()});
   ASSERT_EQ(r.code, 0) << r.err;
 
   // Calibration on the 100 validation images: k = ceil(0.95 * 100) = 95.

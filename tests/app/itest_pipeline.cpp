@@ -108,7 +108,7 @@ TEST(PipelineTraining, SameRunForAnyWorkerCount) {
         {"train", "--dataset", "coco2014", "--data_root", datasets.string(), "--oe_data",
          "folder:" + (datasets / "folder").string(), "--score", "joint", "--n_epoch", "1", "--batch_size", "2",
          "--oe_batch_size", "2", "--k", "1", "--image_size", "24", "--workers", workers, "--width", "4",
-         "--hidden", "8", "--threads", "1", "--precision", "fp32", "--out", run.string()});
+         "--hidden", "8", "--threads", "1", "--precision", "fp32", "--channels_last", "false", "--out", run.string()});
     ASSERT_EQ(r.code, 0) << r.err << r.out;
     std::ifstream log(run / "train_log.jsonl");
     nlohmann::json j;

@@ -47,7 +47,7 @@ constexpr double kWeightAbsTol = 1e-4;
 std::vector<std::string> tiny_run(const fs::path& out, int64_t epochs = 2) {
   return {"train", "--score", "joint", "--id_train", "256", "--id_val", "64", "--oe_train", "128",
           "--batch_size", "32", "--oe_batch_size", "32", "--k", "8", "--n_epoch", std::to_string(epochs),
-          "--start_epoch", "1", "--width", "8", "--hidden", "32", "--threads", "1", "--precision", "fp32",
+          "--start_epoch", "1", "--width", "8", "--hidden", "32", "--threads", "1", "--precision", "fp32", "--channels_last", "false",
           "--out", out.string()};
 }
 
@@ -68,6 +68,7 @@ edge::train::TrainConfig tiny_config() {
   c.threads = 1;
   c.freeze_bn = true;
   c.precision = "fp32";  // as tiny_run
+  c.channels_last = "false";
   return c;
 }
 

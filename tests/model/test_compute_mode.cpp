@@ -55,10 +55,10 @@ TEST(ResolvePrecision, ParsePrecisionRefusesAnUnresolvedAuto) {
   EXPECT_THROW(edge::model::parse_precision("auto"), edge::UsageError);
 }
 
-TEST(ResolveChannelsLast, AutoIsChannelsLastExactlyForBf16OnCpu) {
+TEST(ResolveChannelsLast, AutoIsChannelsLastOnACpuInEitherPrecisionAndNchwOnAGpu) {
   const torch::Device cpu(torch::kCPU), gpu(torch::kCUDA, 0);
   EXPECT_TRUE(resolve_channels_last("auto", "bf16", cpu));
-  EXPECT_FALSE(resolve_channels_last("auto", "fp32", cpu)) << "fp32 keeps the NCHW reference path";
+  EXPECT_TRUE(resolve_channels_last("auto", "fp32", cpu)) << "fp32 on a CPU runs channels-last too (faster with AVX2)";
   EXPECT_FALSE(resolve_channels_last("auto", "bf16", gpu));
   EXPECT_FALSE(resolve_channels_last("auto", "fp32", gpu));
   for (const auto& precision : {"fp32", "bf16"})

@@ -57,7 +57,7 @@ class ServeTest : public ::testing::Test {
     auto r = edge::test::run_cli({"train", "--score", "joint", "--n_epoch", "1", "--start_epoch", "0", "--id_train",
                                   "128", "--id_val", "64", "--id_test", "16", "--oe_train", "128", "--ood_test", "16",
                                   "--batch_size", "64", "--oe_batch_size", "64", "--k", "16", "--hidden", "64",
-                                  "--width", "8", "--precision", "fp32", "--out", run_.string()});
+                                  "--width", "8", "--precision", "fp32", "--channels_last", "false", "--out", run_.string()});
     ASSERT_EQ(r.code, 0) << r.err;
     r = edge::test::run_cli({"calibrate", "--checkpoint", run_.string()});
     ASSERT_EQ(r.code, 0) << r.err;

@@ -39,6 +39,7 @@ TrainConfig small_config(const std::string& score) {
   // The reference mode, not the `auto` default: the learning thresholds below were measured
   // in fp32, and resume must reproduce the fp32 reference bit for bit.
   c.precision = "fp32";
+  c.channels_last = "false";
   return c;
 }
 

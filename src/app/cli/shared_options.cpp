@@ -85,11 +85,11 @@ void add_train_options(CLI::App& cmd, train::TrainConfig& c) {
   cmd.add_option("--threads", c.threads, "intra-op threads (0 = all cores)")->capture_default_str();
   cmd.add_option("--precision", c.precision,
                  "auto | fp32 | bf16: auto = bf16 on a CPU with native bf16 (AVX512_BF16/AMX-BF16), else fp32; "
-                 "fp32 = the bit-reproducible reference; bf16 = CPU autocast (losses stay fp32)")
+                 "fp32 (with --channels_last false: the bit-reproducible reference); bf16 = CPU autocast (losses stay fp32)")
       ->capture_default_str();
   cmd.add_option("--channels_last", c.channels_last,
-                 "auto | true | false: NHWC activations and conv weights; auto = true when training in bf16 on "
-                 "a CPU, false otherwise")
+                 "auto | true | false: NHWC activations and conv weights; auto = true on a CPU (the faster layout "
+                 "there in fp32 and bf16), false on a GPU")
       ->capture_default_str();
   add_data_options(cmd, c.data);
 }
