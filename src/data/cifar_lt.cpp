@@ -34,8 +34,8 @@ struct ClassMosaic {
   MosaicLayout layout;
 };
 
-// Throws UsageError naming `flag` for an empty list (where `needed`), a repeated class or one
-// already in `taken` (another list's classes).
+// Throws UsageError naming `flag` for fewer than `minimum` classes, an empty name, or a class
+// already in `taken` (this or another list's classes); appends the list to `taken`.
 void check_class_list(const std::vector<std::string>& list, const std::string& flag, size_t minimum,
                       std::vector<std::string>& taken) {
   if (list.size() < minimum)
@@ -77,12 +77,10 @@ ClassMosaic resolve_class_mosaic(const FashionLtOptions& opt, bool cifar_lt) {
   return m;
 }
 
-// An item as a cell: RGB (gray repeated), resized to cell x cell where it is not already.
-torch::Tensor as_cell(torch::Tensor img, int64_t cell, const std::string& where) {
-  if (img.size(0) == 1) img = gray_to_rgb(img);
-  if (img.size(0) != 3) throw DataError(fmt::format("{}: expected a gray or RGB image, got {} channels", where, img.size(0)));
-  if (img.size(1) != cell || img.size(2) != cell) img = resize(img, cell, cell);
-  return img.contiguous();
+// An item as a cell: resized to cell x cell where it is not already. Both sources decode to
+// RGB (gray files repeated by load_rgb_image), and the mosaic builder checks every item's shape.
+torch::Tensor as_cell(const torch::Tensor& img, int64_t cell) {
+  return (img.size(1) == cell && img.size(2) == cell ? img : resize(img, cell, cell)).contiguous();
 }
 
 // A single-label source's items, each split opened once and each (split, class) decoded
@@ -123,7 +121,7 @@ class ClassItems {
     const auto* index = rows.data_ptr<int64_t>();
     at::parallel_for(0, rows.numel(), 64, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
-        pool[static_cast<size_t>(i)] = as_cell(set.images->load(index[i]), cell_, set.images->describe(index[i]));
+        pool[static_cast<size_t>(i)] = as_cell(set.images->load(index[i]), cell_);
     });
     return pool;
   }
