@@ -117,7 +117,7 @@ int run_parsed(const std::vector<std::unique_ptr<cli::Command>>& commands, const
     ctx.err << "edge: error: " << e.what() << std::endl;
     return 2;
   } catch (const Interrupted& e) {
-    ctx.err << "edge: " << e.what() << std::endl;
+    if (*e.what() != '\0') ctx.err << "edge: " << e.what() << std::endl;  // empty: a data-parallel rank other than 0
     return e.exit_code();
   } catch (const c10::Error& e) {
     const std::string msg = e.what_without_backtrace();

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "edge/common/interrupt.h"
 
 namespace edge::dist {
 
@@ -53,6 +56,12 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
                          const std::vector<std::string>& devices, std::chrono::seconds grace) {
   const int world = static_cast<int>(devices.size());
   const int port = free_local_port();
+  // SIGINT / SIGTERM to this process are handed to every worker (below), which stop together
+  // at a step (train::Trainer): the workers sit in their own process groups, so that Ctrl-C
+  // reaches them once, through here, and not a second time from the terminal (a second
+  // signal is the user insisting, and ends a worker at once).
+  const InterruptScope interrupts;
+  const pid_t launcher = ::getpid();
   std::vector<pid_t> pids;
   for (int rank = 0; rank < world; ++rank) {
     std::vector<std::string> argv{exe};
@@ -71,6 +80,10 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
       throw std::runtime_error(fmt::format("cannot start training process {}: {}", rank, std::strerror(errno)));
     }
     if (pid == 0) {
+      ::setpgid(0, 0);
+      // A launcher that dies (kill -9) takes its workers with it, through their clean SIGTERM path.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != launcher) ::_exit(128 + SIGTERM);  // it died before prctl
       for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
       ::execv(exe.c_str(), cargv.data());
       std::fprintf(stderr, "edge: error: cannot run %s: %s\n", exe.c_str(), std::strerror(errno));
@@ -84,7 +97,13 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
   size_t running = pids.size();
   bool failed = false;
   std::chrono::steady_clock::time_point deadline{};
+  bool forwarded = false;
   while (running > 0) {
+    if (!forwarded && pending_interrupt() != 0) {
+      forwarded = true;
+      for (pid_t p : pids)
+        if (p > 0) ::kill(p, pending_interrupt());
+    }
     for (pid_t& p : pids) {
       if (p <= 0) continue;
       int status = 0;

@@ -30,6 +30,24 @@ std::string format_duration(double seconds) {
   return s >= 60 ? fmt::format("{}m{:02d}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
 
+// The signal that ends training now and the rank that received it ({0, 0}: none). Alone, the
+// pending one. Data-parallel, the ranks agree at every step (one all-reduce of each rank's
+// pending signal; the lowest rank that has one decides): a signal reaches one rank, or all of
+// them at slightly different steps, and a rank stopping alone would leave the others waiting
+// in their next collective until --dist_timeout.
+std::pair<int, int> agreed_interrupt(const Placement& placement) {
+  if (!placement.comm) return {pending_interrupt(), 0};
+  const int world = placement.world_size();
+  std::vector<torch::Tensor> io{torch::zeros({world}, torch::TensorOptions(torch::kFloat64).device(placement.device))};
+  io[0][placement.rank()] = double(pending_interrupt());
+  placement.comm->all_reduce_sum(io);
+  const torch::Tensor host = io[0].cpu();
+  const double* signals = host.data_ptr<double>();
+  for (int r = 0; r < world; ++r)
+    if (signals[r] != 0) return {static_cast<int>(signals[r]), r};
+  return {0, 0};
+}
+
 // Flips the images selected by `mask` (one byte per sample) horizontally.
 torch::Tensor flip_some(const torch::Tensor& x, const std::vector<uint8_t>& mask) {
   const auto m = torch::from_blob(const_cast<uint8_t*>(mask.data()), {int64_t(mask.size()), 1, 1, 1},
@@ -339,12 +357,18 @@ void Trainer::draw_progress(const EpochStats& st, int64_t epoch, int64_t step, i
 }
 
 void Trainer::stop_if_interrupted(int64_t epoch, int64_t step) const {
-  const int sig = pending_interrupt();
+  const auto [sig, by_rank] = agreed_interrupt(placement_);
   if (sig == 0) return;
-  throw Interrupted(sig, fmt::format("interrupted by {} in epoch {} at step {}/{}: that epoch is abandoned, the last "
-                                     "checkpoint ({}) is intact; continue with `edge train --resume RUN_DIR`",
-                                     signal_name(sig), epoch + 1, step, steps_per_epoch_,
-                                     epoch == 0 ? "none yet" : fmt::format("after epoch {}", epoch)));
+  // Only rank 0 speaks (as on stdout); the others end with the same code and no line.
+  const std::string who =
+      placement_.comm ? fmt::format(" (received by rank {} of {})", by_rank, placement_.world_size()) : "";
+  throw Interrupted(sig, placement_.rank() != 0
+                             ? ""
+                             : fmt::format("interrupted by {}{} in epoch {} at step {}/{}: that epoch is abandoned, "
+                                           "the last checkpoint ({}) is intact; continue with `edge train --resume "
+                                           "RUN_DIR`",
+                                           signal_name(sig), who, epoch + 1, step, steps_per_epoch_,
+                                           epoch == 0 ? "none yet" : fmt::format("after epoch {}", epoch)));
 }
 
 EpochStats Trainer::run_epoch() {

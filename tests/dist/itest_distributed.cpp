@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -26,6 +27,7 @@
 #include "edge/dist/launcher.h"
 #include "edge/model/checkpoint.h"
 #include "edge/model/compute_mode.h"
+#include "edge/train/checkpoint_file.h"
 #include "edge/train/trainer.h"
 #include "edge/train/training_data.h"
 #include "support/test_support.h"
@@ -261,6 +263,105 @@ TEST(Distributed, AKilledRankMakesTheOthersExitWithAOneLineError) {
   EXPECT_EQ(err.rfind("edge: error: rank 0 of 2: ", 0), 0u) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   std::cout << "[ measured ] survivor exited " << seconds << " s after its peer was killed: " << err;
+}
+
+// The workers of the `--nproc` launcher `launcher` by rank (processes whose parent it is).
+std::map<int, int> workers_of(int launcher) {
+  std::map<int, int> by_rank;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::istringstream stat(slurp(e.path() / "stat"));
+    std::string pid, comm, state;
+    int ppid = 0;
+    stat >> pid >> comm >> state >> ppid;  // comm is "(edge)": no spaces
+    if (ppid != launcher) continue;
+    const std::string env = slurp(e.path() / "environ");
+    const size_t at = env.find(std::string("\0RANK=", 6));
+    if (at != std::string::npos) by_rank[std::stoi(env.substr(at + 6))] = std::stoi(name);
+  }
+  return by_rank;
+}
+
+// Whether process `pid` (not a child of ours) has ended: gone, or a zombie nobody reaps.
+bool ended(int pid) {
+  const std::string stat = slurp(fs::path("/proc") / std::to_string(pid) / "stat");
+  return stat.empty() || stat.find(") Z ") != std::string::npos;
+}
+
+// An `--nproc 2` run of tiny_run under way: the launcher has started both workers and rank 0
+// has logged epoch 1.
+Proc start_launched_run(const fs::path& run, int64_t epochs, const fs::path& logs) {
+  auto args = tiny_run(run, epochs);
+  args.insert(args.end(), {"--nproc", "2", "--dist_timeout", "120"});
+  Proc launcher = start_edge(args, {}, logs);
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while ((slurp(launcher.out).find("epoch   1/") == std::string::npos || workers_of(launcher.pid).size() < 2) &&
+         Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_NE(slurp(launcher.out).find("epoch   1/"), std::string::npos) << slurp(launcher.out) << slurp(launcher.err);
+  return launcher;
+}
+
+// The launcher's end after a signal: 143 well within --dist_timeout (120 s), and one line from
+// rank 0 naming the signal (and the rank that received it).
+void expect_group_stopped(Proc& launcher, const std::string& who) {
+  const auto t0 = Clock::now();
+  EXPECT_EQ(wait_for(launcher, std::chrono::seconds(60)), 128 + SIGTERM) << slurp(launcher.err);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_LT(seconds, 30.0) << "the workers waited for each other";
+  const std::string err = slurp(launcher.err);
+  EXPECT_EQ(err.rfind("edge: interrupted by SIGTERM" + who + " in epoch ", 0), 0u) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  std::cout << "[ measured ] the group stopped " << seconds << " s after the signal: " << err;
+}
+
+TEST(Distributed, SigtermToOneWorkerStopsEveryWorkerAtOneStepAndTheRunResumesExactly) {
+  edge::test::TempDir dir;
+  Proc launcher = start_launched_run(dir.path() / "run", 6, dir.path() / "launcher");
+  const auto workers = workers_of(launcher.pid);
+  ASSERT_EQ(workers.size(), 2u);
+  ::kill(workers.at(1), SIGTERM);
+  expect_group_stopped(launcher, " (received by rank 1 of 2)");
+  ASSERT_FALSE(fs::exists(dir.path() / "run" / "model.pt")) << "the run finished before the signal";
+
+  auto resume = start_edge({"train", "--resume", (dir.path() / "run").string(), "--nproc", "2"}, {},
+                           dir.path() / "resume");
+  ASSERT_EQ(wait_for(resume, std::chrono::seconds(120)), 0) << slurp(resume.err);
+  auto straight = start_edge([&] { auto a = tiny_run(dir.path() / "straight", 6); a.insert(a.end(), {"--nproc", "2"}); return a; }(),
+                             {}, dir.path() / "straight");
+  ASSERT_EQ(wait_for(straight, std::chrono::seconds(120)), 0) << slurp(straight.err);
+  EXPECT_EQ(max_weight_difference(edge::model::read_state_dict(dir.path() / "straight" / "model.pt"),
+                                  edge::model::read_state_dict(dir.path() / "run" / "model.pt")),
+            0.0);
+}
+
+TEST(Distributed, SigtermToTheLauncherReachesEveryWorker) {
+  edge::test::TempDir dir;
+  Proc launcher = start_launched_run(dir.path() / "run", 400, dir.path() / "launcher");
+  const auto workers = workers_of(launcher.pid);
+  ASSERT_EQ(workers.size(), 2u);
+  ::kill(launcher.pid, SIGTERM);
+  expect_group_stopped(launcher, " (received by rank 0 of 2)");
+  for (const auto& [rank, pid] : workers) EXPECT_TRUE(ended(pid)) << "rank " << rank;
+}
+
+TEST(Distributed, AKilledLauncherTakesItsWorkersWithIt) {
+  edge::test::TempDir dir;
+  Proc launcher = start_launched_run(dir.path() / "run", 400, dir.path() / "launcher");
+  const auto workers = workers_of(launcher.pid);
+  ASSERT_EQ(workers.size(), 2u);
+  ::kill(launcher.pid, SIGKILL);
+  EXPECT_EQ(wait_for(launcher, std::chrono::seconds(5)), 128 + SIGKILL);
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (!(ended(workers.at(0)) && ended(workers.at(1))) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (const auto& [rank, pid] : workers) EXPECT_TRUE(ended(pid)) << "rank " << rank << " still runs";
+  // They ended through the clean path: rank 0 said so, and the last checkpoint is whole.
+  EXPECT_NE(slurp(launcher.err).find("edge: interrupted by SIGTERM"), std::string::npos) << slurp(launcher.err);
+  torch::serialize::InputArchive checkpoint;
+  EXPECT_NO_THROW(edge::train::read_sealed_archive(dir.path() / "run" / "checkpoints" / "last.ckpt", torch::kCPU,
+                                                   checkpoint));
 }
 
 TEST(Distributed, AMissingRankIsARendezvousErrorAfterTheTimeout) {
