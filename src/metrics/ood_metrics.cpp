@@ -101,7 +101,8 @@ struct Sweep {
   }
 };
 
-SweepResult sweep(const std::vector<double>& id, const std::vector<double>& ood,
+// id, ood: the two sets' keys ascending (score_sort.h), i.e. their scores descending.
+SweepResult sweep(const std::vector<std::uint64_t>& id, const std::vector<std::uint64_t>& ood,
                   double recall_level, double tpr_level, bool drop_intermediate) {
   Sweep s;
   s.n_id = id.size();
@@ -111,11 +112,11 @@ SweepResult sweep(const std::vector<double>& id, const std::vector<double>& ood,
   s.drop_intermediate = drop_intermediate;
   std::size_t i = 0, j = 0;
   while (i < s.n_id || j < s.n_ood) {
-    const double v = i < s.n_id && j < s.n_ood ? std::max(id[i], ood[j]) : i < s.n_id ? id[i] : ood[j];
+    const std::uint64_t key = i < s.n_id && j < s.n_ood ? std::min(id[i], ood[j]) : i < s.n_id ? id[i] : ood[j];
     std::size_t a = 0, b = 0;
-    for (; i < s.n_id && id[i] == v; ++i) ++a;
-    for (; j < s.n_ood && ood[j] == v; ++j) ++b;
-    s.add_group(v, a, b, i == s.n_id && j == s.n_ood);
+    for (; i < s.n_id && id[i] == key; ++i) ++a;
+    for (; j < s.n_ood && ood[j] == key; ++j) ++b;
+    s.add_group(score_of_key(key), a, b, i == s.n_id && j == s.n_ood);
   }
   return s.finish();
 }
@@ -126,19 +127,19 @@ SweepResult run(ScoreView id_scores, ScoreView ood_scores, double recall_level,
   check_level(tpr_level, "tpr level");
   // The two sorts are independent: for large inputs the OOD set is sorted on a second
   // thread (errors are rethrown in the order the sequential code would raise them).
-  std::vector<double> id, ood;
+  std::vector<std::uint64_t> id, ood;
   if (id_scores.size >= kParallelMin && ood_scores.size >= kParallelMin) {
     std::exception_ptr ood_error;
     std::thread worker([&] {
       try {
-        ood = sort_scores_descending(ood_scores, "OOD");
+        ood = sort_score_keys(ood_scores, "OOD");
       } catch (...) {
         ood_error = std::current_exception();
       }
     });
     std::exception_ptr id_error;
     try {
-      id = sort_scores_descending(id_scores, "ID");
+      id = sort_score_keys(id_scores, "ID");
     } catch (...) {
       id_error = std::current_exception();
     }
@@ -146,8 +147,8 @@ SweepResult run(ScoreView id_scores, ScoreView ood_scores, double recall_level,
     if (id_error) std::rethrow_exception(id_error);
     if (ood_error) std::rethrow_exception(ood_error);
   } else {
-    id = sort_scores_descending(id_scores, "ID");
-    ood = sort_scores_descending(ood_scores, "OOD");
+    id = sort_score_keys(id_scores, "ID");
+    ood = sort_score_keys(ood_scores, "OOD");
   }
   return sweep(id, ood, recall_level, tpr_level, drop_intermediate);
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace edge::metrics {
 namespace {
@@ -22,80 +23,100 @@ void throw_not_finite(const char* what, std::size_t k) {
                               std::to_string(k) + " is not finite (NaN or infinity)");
 }
 
-// Order-preserving map of a finite double to an unsigned key, inverted so that ascending
-// keys are descending scores. -0.0 is folded into +0.0 first (they compare equal, so they
-// must share a key to stay in one run of ties).
-inline std::uint64_t descending_key(double x) {
-  if (x == 0.0) x = 0.0;
-  std::uint64_t u;
-  std::memcpy(&u, &x, sizeof u);
-  const std::uint64_t asc = (u >> 63) ? ~u : (u | (std::uint64_t(1) << 63));
-  return ~asc;
-}
-
-inline double key_to_double(std::uint64_t key) {
-  const std::uint64_t asc = ~key;
-  const std::uint64_t u = (asc >> 63) ? (asc & ~(std::uint64_t(1) << 63)) : ~asc;
-  double x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
-}
-
-// Inputs from this size on sort the ID and OOD sets on two threads.
-constexpr std::size_t kParallelMin = 1 << 16;
-
 // Below this size std::sort is as fast as the radix sort's fixed histogram cost.
 constexpr std::size_t kRadixMin = 1 << 12;
-constexpr int kDigitBits = 11;
+// 12-bit digits: a bucket whose keys share their top 16 bits takes 4 passes, the counts fit L1.
+constexpr int kDigitBits = 12;
 constexpr int kDigits = (64 + kDigitBits - 1) / kDigitBits;  // 6
-constexpr std::size_t kBuckets = std::size_t(1) << kDigitBits;
+constexpr std::size_t kDigitBuckets = std::size_t(1) << kDigitBits;
+// The first pass distributes by the top 16 key bits (sign, exponent, 4 mantissa bits).
+constexpr int kBinBits = 16;
+constexpr std::size_t kBins = std::size_t(1) << kBinBits;
+// Keys per bucket that the second stage sorts within the core's cache (2 x 256 KiB).
+constexpr std::size_t kBucketKeys = std::size_t(1) << 15;
+
+// LSD radix sort of keys[0, n) (tmp: n more) on the digits where they differ;
+// returns the buffer that holds the sorted keys.
+std::uint64_t* radix_sort_keys(std::uint64_t* keys, std::uint64_t* tmp, std::size_t n) {
+  std::uint64_t all_or = 0, all_and = ~std::uint64_t(0);
+  for (std::size_t k = 0; k < n; ++k) {
+    all_or |= keys[k];
+    all_and &= keys[k];
+  }
+  const std::uint64_t varying = all_or ^ all_and;
+  std::size_t next[kDigitBuckets];
+  for (int d = 0; d < kDigits; ++d) {
+    const int shift = d * kDigitBits;
+    if (((varying >> shift) & (kDigitBuckets - 1)) == 0) continue;  // every key agrees on this digit
+    std::fill(next, next + kDigitBuckets, 0);
+    for (std::size_t k = 0; k < n; ++k) ++next[(keys[k] >> shift) & (kDigitBuckets - 1)];
+    std::size_t sum = 0;
+    for (std::size_t c = 0; c < kDigitBuckets; ++c) sum += std::exchange(next[c], sum);
+    for (std::size_t k = 0; k < n; ++k) tmp[next[(keys[k] >> shift) & (kDigitBuckets - 1)]++] = keys[k];
+    std::swap(keys, tmp);
+  }
+  return keys;
+}
+
+// Sorts `keys` ascending: a distribution by the top 16 bits into buckets of consecutive
+// bins holding about kBucketKeys keys each (a fuller bin is a bucket of its own), then each
+// bucket radix-sorted where it fits in cache. Two passes over memory where a plain LSD radix
+// sort makes six (full doubles differ in every digit).
+void sort_keys(std::vector<std::uint64_t>& keys) {
+  const std::size_t n = keys.size();
+  std::vector<std::size_t> bin_size(kBins, 0);
+  for (const std::uint64_t key : keys) ++bin_size[key >> (64 - kBinBits)];
+  // Buckets: consecutive bins, closed before the one that would take them past the cap (at
+  // most 2n / cap + 1 of them, so the distribution writes to few places at once).
+  const std::size_t cap = std::max(kBucketKeys, n / 256);
+  std::vector<std::uint32_t> bucket_of_bin(kBins);
+  std::vector<std::size_t> begin{0};
+  std::size_t filled = 0;
+  for (std::size_t bin = 0; bin < kBins; ++bin) {
+    if (filled > 0 && filled + bin_size[bin] > cap) {
+      begin.push_back(begin.back() + filled);
+      filled = 0;
+    }
+    bucket_of_bin[bin] = static_cast<std::uint32_t>(begin.size() - 1);
+    filled += bin_size[bin];
+  }
+  begin.push_back(n);
+  std::vector<std::uint64_t> spread(n);
+  std::vector<std::size_t> next(begin.begin(), begin.end() - 1);
+  for (const std::uint64_t key : keys) spread[next[bucket_of_bin[key >> (64 - kBinBits)]]++] = key;
+  for (std::size_t b = 0; b + 1 < begin.size(); ++b) {
+    const std::size_t lo = begin[b], size = begin[b + 1] - lo;
+    if (size < 64) {
+      std::sort(&spread[lo], &spread[lo] + size);
+      std::copy(&spread[lo], &spread[lo] + size, &keys[lo]);
+    } else if (radix_sort_keys(&spread[lo], &keys[lo], size) != &keys[lo]) {
+      std::copy(&spread[lo], &spread[lo] + size, &keys[lo]);
+    }
+  }
+}
 
 }  // namespace
 
-std::vector<double> sort_scores_descending(ScoreView v, const char* what) {
+std::vector<std::uint64_t> sort_score_keys(ScoreView v, const char* what) {
   if (v.size == 0 || v.data == nullptr) throw_empty(what);
   const std::size_t n = v.size;
-  if (n < kRadixMin) {
-    std::vector<double> out(v.data, v.data + n);
-    for (std::size_t k = 0; k < n; ++k) {
-      if (!std::isfinite(out[k])) throw_not_finite(what, k);
-      if (out[k] == 0.0) out[k] = 0.0;
-    }
-    std::sort(out.begin(), out.end(), std::greater<double>());
-    return out;
-  }
-  std::vector<std::uint64_t> a(n), b(n);
-  std::vector<std::size_t> hist(kDigits * kBuckets, 0);
+  std::vector<std::uint64_t> keys(n);
   for (std::size_t k = 0; k < n; ++k) {
     const double x = v.data[k];
     if (!std::isfinite(x)) throw_not_finite(what, k);
-    const std::uint64_t key = descending_key(x);
-    a[k] = key;
-    for (int d = 0; d < kDigits; ++d) ++hist[d * kBuckets + ((key >> (d * kDigitBits)) & (kBuckets - 1))];
+    keys[k] = descending_key(x);
   }
-  std::vector<int> passes;
-  for (int d = 0; d < kDigits; ++d) {
-    const std::size_t* h = &hist[d * kBuckets];
-    if (std::find(h, h + kBuckets, n) == h + kBuckets) passes.push_back(d);  // not all keys in one bucket
-  }
-  std::vector<double> out(n);
-  std::vector<std::size_t> offset(kBuckets);
-  for (std::size_t p = 0; p < passes.size(); ++p) {
-    const int d = passes[p];
-    const int shift = d * kDigitBits;
-    std::size_t sum = 0;
-    for (std::size_t c = 0; c < kBuckets; ++c) {
-      offset[c] = sum;
-      sum += hist[d * kBuckets + c];
-    }
-    if (p + 1 == passes.size()) {  // last pass: scatter the decoded scores straight into `out`
-      for (std::size_t k = 0; k < n; ++k) out[offset[(a[k] >> shift) & (kBuckets - 1)]++] = key_to_double(a[k]);
-      return out;
-    }
-    for (std::size_t k = 0; k < n; ++k) b[offset[(a[k] >> shift) & (kBuckets - 1)]++] = a[k];
-    a.swap(b);
-  }
-  for (std::size_t k = 0; k < n; ++k) out[k] = key_to_double(a[k]);  // every key equal: nothing to sort
+  if (n < kRadixMin)
+    std::sort(keys.begin(), keys.end());
+  else
+    sort_keys(keys);
+  return keys;
+}
+
+std::vector<double> sort_scores_descending(ScoreView v, const char* what) {
+  const std::vector<std::uint64_t> keys = sort_score_keys(v, what);
+  std::vector<double> out(keys.size());
+  for (std::size_t k = 0; k < keys.size(); ++k) out[k] = score_of_key(keys[k]);
   return out;
 }
 

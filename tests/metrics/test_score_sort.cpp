@@ -70,6 +70,23 @@ TEST(ScoreSort, FloatDerivedAndConstantInputs) {
   expect_sorted_like_std(zeros);
 }
 
+// Inputs large enough for the distribution by the top 16 bits: full-precision normals (many
+// buckets of consecutive bins), one bin holding more than a bucket's cap (1 <= x < 1.0625
+// share their top bits: a bucket of its own), and the two mixed with ties and both signs.
+TEST(ScoreSort, EqualsStdSortWhereTheTopBitsSplitTheInputIntoBuckets) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> narrow(1.0, 1.0625);
+  std::vector<double> spread(300000), one_bin(100000), mixed(200000);
+  for (auto& x : spread) x = normal(rng);
+  for (auto& x : one_bin) x = narrow(rng);
+  for (std::size_t k = 0; k < mixed.size(); ++k)
+    mixed[k] = k % 3 == 0 ? narrow(rng) : k % 3 == 1 ? -std::round(normal(rng) * 4) : normal(rng) * 1e6;
+  expect_sorted_like_std(spread);
+  expect_sorted_like_std(one_bin);
+  expect_sorted_like_std(mixed);
+}
+
 TEST(ScoreSort, RejectsEmptyAndNonFiniteNamingTheFirstBadIndex) {
   EXPECT_THROW(sort_scores_descending(ScoreView(), "ID"), std::invalid_argument);
   for (const std::size_t n : {std::size_t(10), std::size_t(10000)}) {
