@@ -99,10 +99,10 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
   std::chrono::steady_clock::time_point deadline{};
   bool forwarded = false;
   while (running > 0) {
-    if (!forwarded && pending_interrupt() != 0) {
+    if (const int sig = pending_interrupt(); sig != 0 && !forwarded) {
       forwarded = true;
       for (pid_t p : pids)
-        if (p > 0) ::kill(p, pending_interrupt());
+        if (p > 0) ::kill(p, sig);
     }
     for (pid_t& p : pids) {
       if (p <= 0) continue;

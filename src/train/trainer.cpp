@@ -33,8 +33,8 @@ std::string format_duration(double seconds) {
 // The signal that ends training now and the rank that received it ({0, 0}: none). Alone, the
 // pending one. Data-parallel, the ranks agree at every step (one all-reduce of each rank's
 // pending signal; the lowest rank that has one decides): a signal reaches one rank, or all of
-// them at slightly different steps, and a rank stopping alone would leave the others waiting
-// in their next collective until --dist_timeout.
+// them at slightly different steps, and a rank stopping alone would make the others fail in
+// their next collective (a lost peer: exit 1, a second line, a different code).
 std::pair<int, int> agreed_interrupt(const Placement& placement) {
   if (!placement.comm) return {pending_interrupt(), 0};
   const int world = placement.world_size();
