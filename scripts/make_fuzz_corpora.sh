@@ -3,14 +3,18 @@
 # small well-formed inputs from the test fixtures, a few made here with Debian's python3
 # (Pillow, torch) and a tiny run of build/edge (checkpoint, config.json, calibration.json),
 # plus a few damaged ones. Rerun after changing a format; libFuzzer grows the corpora from
-# these (scripts/fuzz.sh), and the suite replays whatever is committed.
+# these (scripts/fuzz.sh), and the suite replays whatever is committed. What libFuzzer wrote
+# there is kept: its findings (crash-*, oom-*, timeout-*, which tests read by name) and the
+# inputs merged from fuzzing runs (named by their SHA-1); only the seeds made here are redone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fx=tests/fixtures/datasets
 out=tests/fuzz/corpus
 py=/usr/bin/python3
 [ -x build/edge ] || { echo "make_fuzz_corpora: build/edge not built (bash scripts/setup.sh build)" >&2; exit 1; }
-rm -rf "$out" && mkdir -p "$out"
+mkdir -p "$out"
+find "$out" -regextype posix-extended -type f ! -name 'crash-*' ! -name 'oom-*' ! -name 'timeout-*' \
+  ! -regex '.*/[0-9a-f]{40}' -delete
 seed() { mkdir -p "$out/$1"; cp "$2" "$out/$1/${3:-$(basename "$2")}"; }
 
 # Images: PNG (gray, RGB, RGBA, palette), JPEG (baseline, progressive, gray), BMP, and the
