@@ -289,18 +289,25 @@ bool ended(int pid) {
   return stat.empty() || stat.find(") Z ") != std::string::npos;
 }
 
-// An `--nproc 2` run of tiny_run under way: the launcher has started both workers and rank 0
-// has logged epoch 1.
-Proc start_launched_run(const fs::path& run, int64_t epochs, const fs::path& logs) {
+// An `--nproc 2` run of tiny_run under way: the launcher has started both workers (by rank)
+// and rank 0 has logged epoch 1.
+struct LaunchedRun {
+  Proc launcher;
+  std::map<int, int> workers;
+};
+
+LaunchedRun start_launched_run(const fs::path& run, int64_t epochs, const fs::path& logs) {
   auto args = tiny_run(run, epochs);
   args.insert(args.end(), {"--nproc", "2", "--dist_timeout", "120"});
-  Proc launcher = start_edge(args, {}, logs);
+  LaunchedRun r{start_edge(args, {}, logs), {}};
   const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while ((slurp(launcher.out).find("epoch   1/") == std::string::npos || workers_of(launcher.pid).size() < 2) &&
+  while ((slurp(r.launcher.out).find("epoch   1/") == std::string::npos || workers_of(r.launcher.pid).size() < 2) &&
          Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_NE(slurp(launcher.out).find("epoch   1/"), std::string::npos) << slurp(launcher.out) << slurp(launcher.err);
-  return launcher;
+  EXPECT_NE(slurp(r.launcher.out).find("epoch   1/"), std::string::npos) << slurp(r.launcher.out) << slurp(r.launcher.err);
+  r.workers = workers_of(r.launcher.pid);
+  EXPECT_EQ(r.workers.size(), 2u);
+  return r;
 }
 
 // The launcher's end after a signal: 143 well within --dist_timeout (120 s), and one line from
@@ -318,8 +325,7 @@ void expect_group_stopped(Proc& launcher, const std::string& who) {
 
 TEST(Distributed, SigtermToOneWorkerStopsEveryWorkerAtOneStepAndTheRunResumesExactly) {
   edge::test::TempDir dir;
-  Proc launcher = start_launched_run(dir.path() / "run", 6, dir.path() / "launcher");
-  const auto workers = workers_of(launcher.pid);
+  auto [launcher, workers] = start_launched_run(dir.path() / "run", 6, dir.path() / "launcher");
   ASSERT_EQ(workers.size(), 2u);
   ::kill(workers.at(1), SIGTERM);
   expect_group_stopped(launcher, " (received by rank 1 of 2)");
@@ -328,8 +334,9 @@ TEST(Distributed, SigtermToOneWorkerStopsEveryWorkerAtOneStepAndTheRunResumesExa
   auto resume = start_edge({"train", "--resume", (dir.path() / "run").string(), "--nproc", "2"}, {},
                            dir.path() / "resume");
   ASSERT_EQ(wait_for(resume, std::chrono::seconds(120)), 0) << slurp(resume.err);
-  auto straight = start_edge([&] { auto a = tiny_run(dir.path() / "straight", 6); a.insert(a.end(), {"--nproc", "2"}); return a; }(),
-                             {}, dir.path() / "straight");
+  auto straight_args = tiny_run(dir.path() / "straight", 6);
+  straight_args.insert(straight_args.end(), {"--nproc", "2"});
+  auto straight = start_edge(straight_args, {}, dir.path() / "straight");
   ASSERT_EQ(wait_for(straight, std::chrono::seconds(120)), 0) << slurp(straight.err);
   EXPECT_EQ(max_weight_difference(edge::model::read_state_dict(dir.path() / "straight" / "model.pt"),
                                   edge::model::read_state_dict(dir.path() / "run" / "model.pt")),
@@ -338,8 +345,7 @@ TEST(Distributed, SigtermToOneWorkerStopsEveryWorkerAtOneStepAndTheRunResumesExa
 
 TEST(Distributed, SigtermToTheLauncherReachesEveryWorker) {
   edge::test::TempDir dir;
-  Proc launcher = start_launched_run(dir.path() / "run", 400, dir.path() / "launcher");
-  const auto workers = workers_of(launcher.pid);
+  auto [launcher, workers] = start_launched_run(dir.path() / "run", 400, dir.path() / "launcher");
   ASSERT_EQ(workers.size(), 2u);
   ::kill(launcher.pid, SIGTERM);
   expect_group_stopped(launcher, " (received by rank 0 of 2)");
@@ -348,8 +354,7 @@ TEST(Distributed, SigtermToTheLauncherReachesEveryWorker) {
 
 TEST(Distributed, AKilledLauncherTakesItsWorkersWithIt) {
   edge::test::TempDir dir;
-  Proc launcher = start_launched_run(dir.path() / "run", 400, dir.path() / "launcher");
-  const auto workers = workers_of(launcher.pid);
+  auto [launcher, workers] = start_launched_run(dir.path() / "run", 400, dir.path() / "launcher");
   ASSERT_EQ(workers.size(), 2u);
   ::kill(launcher.pid, SIGKILL);
   EXPECT_EQ(wait_for(launcher, std::chrono::seconds(5)), 128 + SIGKILL);
