@@ -26,6 +26,24 @@ MatFile::~MatFile() {
 
 namespace {
 
+// Bytes per element of the data as stored (char matrices may hold UTF-8, UTF-16 or UTF-32
+// units; numeric arrays their class's type).
+size_t stored_element_size(const matvar_t* var) {
+  switch (var->data_type) {
+    case MAT_T_UINT16:
+    case MAT_T_INT16:
+    case MAT_T_UTF16: return 2;
+    case MAT_T_UINT32:
+    case MAT_T_INT32:
+    case MAT_T_UTF32:
+    case MAT_T_SINGLE: return 4;
+    case MAT_T_UINT64:
+    case MAT_T_INT64:
+    case MAT_T_DOUBLE: return 8;
+    default: return 1;
+  }
+}
+
 template <typename T>
 void append_values(const matvar_t* var, size_t n, std::vector<double>& out) {
   const T* p = static_cast<const T*>(var->data);
@@ -41,13 +59,22 @@ std::optional<MatArray> MatFile::read(const std::string& name) const {
   std::unique_ptr<matvar_t, void (*)(matvar_t*)> guard(var, Mat_VarFree);
   MatArray out;
   size_t n = 1;
+  bool overflow = false;
   for (int i = 0; i < var->rank; ++i) {
     out.dims.push_back(static_cast<int64_t>(var->dims[i]));
-    n *= var->dims[i];
+    overflow |= __builtin_mul_overflow(n, var->dims[i], &n);
   }
   if (var->isComplex || var->class_type == MAT_C_CELL || var->class_type == MAT_C_STRUCT ||
       var->class_type == MAT_C_SPARSE || (n > 0 && !var->data))
     throw DataError(fmt::format("{}: variable '{}' is not a plain numeric or char array", path_.string(), name));
+  // A damaged file can declare more elements than its data holds; the copies below read
+  // n elements, so they must be there (matio does not check this for every class).
+  // Numeric arrays are read as their class's type (matio converts the stored type to it).
+  const size_t element_size = var->class_type == MAT_C_CHAR ? stored_element_size(var) : Mat_SizeOfClass(var->class_type);
+  size_t needed = 0;
+  if (overflow || (n > 0 && (element_size == 0 || __builtin_mul_overflow(n, element_size, &needed) || needed > var->nbytes)))
+    throw DataError(fmt::format("{}: variable '{}' declares {} elements of {} bytes but holds {} bytes (truncated or corrupt file)",
+                                path_.string(), name, n, element_size, var->nbytes));
   if (var->class_type == MAT_C_CHAR) {
     // Char matrices are [rows, cols] column-major; v5 stores UTF-16 code units, some
     // writers UTF-8 / uint8 bytes.

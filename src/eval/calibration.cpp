@@ -11,6 +11,7 @@
 
 #include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
+#include "edge/common/json_fields.h"
 
 namespace edge::eval {
 
@@ -49,18 +50,18 @@ void to_json(nlohmann::json& j, const Calibration& c) {
 }
 
 void from_json(const nlohmann::json& j, Calibration& c) {
-  j.at("score").get_to(c.score);
-  j.at("score_options").at("topk").get_to(c.score_options.topk);
-  j.at("score_options").at("temperature").get_to(c.score_options.temperature);
-  j.at("tpr").get_to(c.tpr);
-  j.at("threshold").get_to(c.threshold);
-  j.at("achieved_tpr").get_to(c.achieved_tpr);
-  j.at("n").get_to(c.n);
-  j.at("dataset").get_to(c.dataset);
-  j.at("split").get_to(c.split);
-  j.at("weights_hash").get_to(c.weights_hash);
-  j.at("created").get_to(c.created);
-  j.at("class_names").get_to(c.class_names);
+  read_json_field(j, "score", c.score);
+  read_json_field(j.at("score_options"), "topk", c.score_options.topk);
+  read_json_field(j.at("score_options"), "temperature", c.score_options.temperature);
+  read_json_field(j, "tpr", c.tpr);
+  read_json_field(j, "threshold", c.threshold);
+  read_json_field(j, "achieved_tpr", c.achieved_tpr);
+  read_json_field(j, "n", c.n);
+  read_json_field(j, "dataset", c.dataset);
+  read_json_field(j, "split", c.split);
+  read_json_field(j, "weights_hash", c.weights_hash);
+  read_json_field(j, "created", c.created);
+  read_json_field(j, "class_names", c.class_names);
 }
 
 std::filesystem::path calibration_file(const std::filesystem::path& run_dir) { return run_dir / "calibration.json"; }
@@ -79,6 +80,9 @@ std::optional<Calibration> read_calibration(const std::filesystem::path& run_dir
   } catch (const UsageError& e) {
     throw DataError(e.what());
   } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("{}: malformed calibration ({}); run `edge calibrate` again", file.string(),
+                                e.what()));
+  } catch (const JsonFieldError& e) {
     throw DataError(fmt::format("{}: malformed calibration ({}); run `edge calibrate` again", file.string(),
                                 e.what()));
   }

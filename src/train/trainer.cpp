@@ -15,6 +15,7 @@
 #include "edge/common/allocator.h"
 #include "edge/common/error.h"
 #include "edge/common/interrupt.h"
+#include "edge/common/json_fields.h"
 #include "edge/data/loader.h"
 #include "edge/train/checkpoint_file.h"
 #include "edge/train/predict.h"
@@ -87,17 +88,17 @@ namespace {
 
 EpochStats stats_from_json(const nlohmann::json& j) {
   EpochStats s;
-  j.at("epoch").get_to(s.epoch);
-  j.at("loss").get_to(s.loss);
+  read_json_field(j, "epoch", s.epoch);
+  read_json_field(j, "loss", s.loss);
   for (const auto& [n, v] : j.at("terms").items()) s.terms.emplace_back(n, v.get<double>());
-  j.at("beta").get_to(s.beta);
-  j.at("lr").get_to(s.lr);
-  j.at("val_map").get_to(s.val_map);
-  j.at("images_per_s").get_to(s.images_per_s);
-  j.at("seconds").get_to(s.seconds);
-  j.at("skipped_steps").get_to(s.skipped_steps);
-  s.corrupt_images = j.value("corrupt_images", int64_t{0});
-  j.at("best").get_to(s.best);
+  read_json_field(j, "beta", s.beta);
+  read_json_field(j, "lr", s.lr);
+  read_json_field(j, "val_map", s.val_map);
+  read_json_field(j, "images_per_s", s.images_per_s);
+  read_json_field(j, "seconds", s.seconds);
+  read_json_field(j, "skipped_steps", s.skipped_steps);
+  s.corrupt_images = read_json_field_or(j, "corrupt_images", int64_t{0});
+  read_json_field(j, "best", s.best);
   return s;
 }
 
@@ -494,7 +495,7 @@ void Trainer::restore_checkpoint(const std::filesystem::path& file) {
     c10::IValue meta_v;
     archive.read("meta", meta_v);
     const auto meta = nlohmann::json::parse(meta_v.toStringRef());
-    const int64_t version = meta.at("format_version").get<int64_t>();
+    const int64_t version = json_integer<int64_t>(meta.at("format_version"), "format_version");
     if (version != kCheckpointFormatVersion)
       throw DataError(fmt::format("checkpoint {} has format version {}, this program reads version {}",
                                   file.string(), version, kCheckpointFormatVersion));
@@ -514,15 +515,15 @@ void Trainer::restore_checkpoint(const std::filesystem::path& file) {
     torch_rng = torch_rng.cpu();
     oe_order_.assign(oe_order.data_ptr<int64_t>(), oe_order.data_ptr<int64_t>() + oe_order.numel());
     if (oe_order_.size() == 1 && oe_order_[0] < 0) oe_order_.clear();
-    oe_pos_ = meta.at("oe_pos").get<int64_t>();
+    oe_pos_ = json_integer<int64_t>(meta.at("oe_pos"), "oe_pos");
     std::istringstream(meta.at("rng").get<std::string>()) >> rng_;
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(torch_rng);
     }
-    epochs_done_ = meta.at("epochs_done").get<int64_t>();
-    global_step_ = meta.at("global_step").get<int64_t>();
+    epochs_done_ = json_integer<int64_t>(meta.at("epochs_done"), "epochs_done");
+    global_step_ = json_integer<int64_t>(meta.at("global_step"), "global_step");
     best_map_ = meta.at("best_map").get<double>();
     history_.clear();
     for (const auto& s : meta.at("history")) history_.push_back(stats_from_json(s));
@@ -530,6 +531,8 @@ void Trainer::restore_checkpoint(const std::filesystem::path& file) {
     throw DataError(fmt::format("checkpoint {} is corrupt or not a training checkpoint: {}", file.string(),
                                 first_line(e.what_without_backtrace())));
   } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("checkpoint {} has malformed metadata: {}", file.string(), e.what()));
+  } catch (const JsonFieldError& e) {
     throw DataError(fmt::format("checkpoint {} has malformed metadata: {}", file.string(), e.what()));
   }
 }

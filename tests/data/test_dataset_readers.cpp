@@ -63,6 +63,17 @@ TEST(DatasetReaders, VocMatListsMatchTheXmlLabels) {
   EXPECT_FALSE(test.has_labels());
 }
 
+// Found by the mat fuzzer: a char matrix declaring more rows x cols than its data holds was
+// read past the end of matio's buffer (heap-buffer-overflow).
+TEST(DatasetReaders, MatVariableHoldingFewerBytesThanItDeclaresIsRefused) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
+  const auto finding = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "mat" /
+                       "crash-47ae38595017d74001d3023ea5e5a222b93f4e7b";
+  const auto msg = error_message([&] { edge::data::read_voc_mat(finding); });
+  EXPECT_NE(msg.find("crash-47ae38595017d74001d3023ea5e5a222b93f4e7b: variable '"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(truncated or corrupt file)"), std::string::npos) << msg;
+}
+
 TEST(DatasetReaders, CocoOrdersCategoriesByIdAndDropsUnlabelledImages) {
   const Dataset d = edge::data::open_dataset("coco", root(), "train");
   EXPECT_EQ(d.class_names, (std::vector<std::string>{"person", "car", "dog"}));
