@@ -4,6 +4,7 @@
 #include <iostream>
 #include <stdexcept>
 
+#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include "edge/model/compute_mode.h"
@@ -12,37 +13,32 @@ namespace edge::bench::edge_bench {
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--threads") o.threads = std::stoi(value());
-    else if (a == "--steps") o.steps = std::stoll(value());
-    else if (a == "--repeats") o.repeats = std::stoi(value());
-    else if (a == "--eval_images") o.eval_images = std::stoll(value());
-    else if (a == "--scores") o.scores = std::stoll(value());
-    else if (a == "--metric_repeats") o.metric_repeats = std::stoi(value());
-    else if (a == "--sessions") o.sessions = std::stoi(value());
-    else if (a == "--scale") o.scale = true;
-    else if (a == "--precision") o.precision = value();
-    else if (a == "--channels_last") o.channels_last_flag = value();
-    else if (a == "--python") o.python = value();
-    else if (a == "--peer") o.peer = value();
-    else if (a == "--no-python") o.python.clear();
-    else if (a == "--no_reference") o.reference = false;
-    else if (a == "--tmp") o.tmp = value();
-    else if (a == "--worker") o.worker = value();
-    else if (a == "--spec") o.spec = value();
-    else if (a == "--help" || a == "-h") {
-      std::cout << "usage: bench_edge [--threads N] [--steps N] [--repeats N] [--eval_images N] [--scores N] "
-                   "[--metric_repeats N] [--sessions N] [--scale] [--precision auto|fp32|bf16] [--channels_last auto|true|false] "
-                   "[--python PATH | --no-python] [--no_reference] [--tmp DIR]\n";
-      std::exit(0);
-    } else {
-      throw std::runtime_error("unknown flag " + a);
-    }
+  CLI::App app{"bench_edge: the EDGE training step, evaluation and OOD metrics, this project vs PyTorch peers"};
+  app.add_option("--threads", o.threads, "intra-op threads of every side");
+  app.add_option("--steps", o.steps, "training steps per timed epoch");
+  app.add_option("--repeats", o.repeats, "reported rounds per session (after one warm-up round)");
+  app.add_option("--eval_images", o.eval_images, "images per evaluation pass");
+  app.add_option("--scores", o.scores, "scores for the metrics (half ID, half OOD)");
+  app.add_option("--metric_repeats", o.metric_repeats, "metrics computations in all, spread over the sessions");
+  app.add_option("--sessions", o.sessions, "fresh worker processes per side");
+  app.add_flag("--scale", o.scale, "add this project's time and memory for larger sets");
+  app.add_option("--precision", o.precision, "edge column's precision: auto|fp32|bf16");
+  app.add_option("--channels_last", o.channels_last_flag, "edge column's layout: auto|true|false");
+  app.add_option("--python", o.python, "the peers' interpreter (needs torch, sklearn, numpy)");
+  app.add_option("--peer", o.peer, "edge_peer.py");
+  app.add_flag_callback("--no-python", [&o] { o.python.clear(); }, "this project's columns only");
+  app.add_flag_callback("--no_reference", [&o] { o.reference = false; }, "leave out the edge fp32 column");
+  app.add_option("--tmp", o.tmp, "folder for the shared data (default: a fresh one under the temp directory)");
+  // Internal: how this program re-runs itself as the worker of one of its sides.
+  app.add_option("--worker", o.worker)->group("");
+  app.add_option("--spec", o.spec)->group("");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    throw std::runtime_error(e.what());
   }
   if (o.threads < 1 || o.steps < 1 || o.repeats < 1 || o.eval_images < 1 || o.scores < 2 || o.metric_repeats < 1 ||
       o.sessions < 1)

@@ -1,5 +1,7 @@
 #include "data/mat_file.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "edge/common/error.h"
@@ -25,24 +27,6 @@ MatFile::~MatFile() {
 }
 
 namespace {
-
-// Bytes per element of the data as stored (char matrices may hold UTF-8, UTF-16 or UTF-32
-// units; numeric arrays their class's type).
-size_t stored_element_size(const matvar_t* var) {
-  switch (var->data_type) {
-    case MAT_T_UINT16:
-    case MAT_T_INT16:
-    case MAT_T_UTF16: return 2;
-    case MAT_T_UINT32:
-    case MAT_T_INT32:
-    case MAT_T_UTF32:
-    case MAT_T_SINGLE: return 4;
-    case MAT_T_UINT64:
-    case MAT_T_INT64:
-    case MAT_T_DOUBLE: return 8;
-    default: return 1;
-  }
-}
 
 template <typename T>
 void append_values(const matvar_t* var, size_t n, std::vector<double>& out) {
@@ -70,7 +54,9 @@ std::optional<MatArray> MatFile::read(const std::string& name) const {
   // A damaged file can declare more elements than its data holds; the copies below read
   // n elements, so they must be there (matio does not check this for every class).
   // Numeric arrays are read as their class's type (matio converts the stored type to it).
-  const size_t element_size = var->class_type == MAT_C_CHAR ? stored_element_size(var) : Mat_SizeOfClass(var->class_type);
+  // A char matrix's units are its stored type's (UTF-8, UTF-16 or UTF-32; an unknown type is read as bytes).
+  const size_t element_size = var->class_type == MAT_C_CHAR ? std::max<size_t>(1, Mat_SizeOf(var->data_type))
+                                                            : Mat_SizeOfClass(var->class_type);
   size_t needed = 0;
   if (overflow || (n > 0 && (element_size == 0 || __builtin_mul_overflow(n, element_size, &needed) || needed > var->nbytes)))
     throw DataError(fmt::format("{}: variable '{}' declares {} elements of {} bytes but holds {} bytes (truncated or corrupt file)",
