@@ -73,19 +73,17 @@ void write_calibration(const std::filesystem::path& run_dir, const Calibration& 
 std::optional<Calibration> read_calibration(const std::filesystem::path& run_dir) {
   const auto file = calibration_file(run_dir);
   if (!std::filesystem::exists(file)) return std::nullopt;
+  Calibration c = with_json_errors([&] { return nlohmann::json::parse(read_text_file(file)).get<Calibration>(); },
+                                   [&](const char* what) {
+                                     return fmt::format("{}: malformed calibration ({}); run `edge calibrate` again",
+                                                        file.string(), what);
+                                   });
   try {
-    Calibration c = nlohmann::json::parse(read_text_file(file)).get<Calibration>();
     parse_deploy_score(c.score, file.string());
-    return c;
   } catch (const UsageError& e) {
     throw DataError(e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(fmt::format("{}: malformed calibration ({}); run `edge calibrate` again", file.string(),
-                                e.what()));
-  } catch (const JsonFieldError& e) {
-    throw DataError(fmt::format("{}: malformed calibration ({}); run `edge calibrate` again", file.string(),
-                                e.what()));
   }
+  return c;
 }
 
 std::vector<std::string> deploy_score_names() {

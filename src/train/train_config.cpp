@@ -162,13 +162,10 @@ TrainConfig load_run_config(const std::filesystem::path& run_dir) {
   const auto file = run_dir / "config.json";
   if (!std::filesystem::exists(file))
     throw DataError(fmt::format("{} not found: expected a run directory written by `edge train`", file.string()));
-  try {
-    return nlohmann::json::parse(read_text_file(file)).get<TrainConfig>();
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(fmt::format("{}: malformed run configuration ({})", file.string(), e.what()));
-  } catch (const JsonFieldError& e) {
-    throw DataError(fmt::format("{}: malformed run configuration ({})", file.string(), e.what()));
-  }
+  return with_json_errors([&] { return nlohmann::json::parse(read_text_file(file)).get<TrainConfig>(); },
+                          [&](const char* what) {
+                            return fmt::format("{}: malformed run configuration ({})", file.string(), what);
+                          });
 }
 
 }  // namespace edge::train

@@ -488,52 +488,56 @@ void Trainer::save_checkpoint(const std::filesystem::path& file) const {
   write_sealed_archive(file, archive);
 }
 
+void Trainer::restore_state(torch::serialize::InputArchive& archive, const std::filesystem::path& file) {
+  c10::IValue meta_v;
+  archive.read("meta", meta_v);
+  const auto meta = nlohmann::json::parse(meta_v.toStringRef());
+  const int64_t version = json_integer<int64_t>(meta.at("format_version"), "format_version");
+  if (version != kCheckpointFormatVersion)
+    throw DataError(fmt::format("checkpoint {} has format version {}, this program reads version {}",
+                                file.string(), version, kCheckpointFormatVersion));
+  // Through TrainConfig, so that keys added since (with their defaults) compare equal.
+  if (nlohmann::json(meta.at("config").get<TrainConfig>()) != nlohmann::json(config_))
+    throw DataError(fmt::format("checkpoint {} was written with another configuration than this run's",
+                                file.string()));
+  torch::serialize::InputArchive model_archive, optim_archive;
+  archive.read("model", model_archive);
+  archive.read("optimizer", optim_archive);
+  model_->load(model_archive);
+  optimizer_->load(optim_archive);
+  torch::Tensor oe_order, torch_rng;
+  archive.read("oe_order", oe_order);
+  archive.read("torch_rng", torch_rng);
+  oe_order = oe_order.cpu();  // load_from mapped everything onto the training device
+  torch_rng = torch_rng.cpu();
+  oe_order_.assign(oe_order.data_ptr<int64_t>(), oe_order.data_ptr<int64_t>() + oe_order.numel());
+  if (oe_order_.size() == 1 && oe_order_[0] < 0) oe_order_.clear();
+  oe_pos_ = json_integer<int64_t>(meta.at("oe_pos"), "oe_pos");
+  std::istringstream(meta.at("rng").get<std::string>()) >> rng_;
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(torch_rng);
+  }
+  epochs_done_ = json_integer<int64_t>(meta.at("epochs_done"), "epochs_done");
+  global_step_ = json_integer<int64_t>(meta.at("global_step"), "global_step");
+  best_map_ = meta.at("best_map").get<double>();
+  history_.clear();
+  for (const auto& s : meta.at("history")) history_.push_back(stats_from_json(s));
+}
+
 void Trainer::restore_checkpoint(const std::filesystem::path& file) {
   torch::serialize::InputArchive archive;
   read_sealed_archive(file, placement_.device, archive);
   try {
-    c10::IValue meta_v;
-    archive.read("meta", meta_v);
-    const auto meta = nlohmann::json::parse(meta_v.toStringRef());
-    const int64_t version = json_integer<int64_t>(meta.at("format_version"), "format_version");
-    if (version != kCheckpointFormatVersion)
-      throw DataError(fmt::format("checkpoint {} has format version {}, this program reads version {}",
-                                  file.string(), version, kCheckpointFormatVersion));
-    // Through TrainConfig, so that keys added since (with their defaults) compare equal.
-    if (nlohmann::json(meta.at("config").get<TrainConfig>()) != nlohmann::json(config_))
-      throw DataError(fmt::format("checkpoint {} was written with another configuration than this run's",
-                                  file.string()));
-    torch::serialize::InputArchive model_archive, optim_archive;
-    archive.read("model", model_archive);
-    archive.read("optimizer", optim_archive);
-    model_->load(model_archive);
-    optimizer_->load(optim_archive);
-    torch::Tensor oe_order, torch_rng;
-    archive.read("oe_order", oe_order);
-    archive.read("torch_rng", torch_rng);
-    oe_order = oe_order.cpu();  // load_from mapped everything onto the training device
-    torch_rng = torch_rng.cpu();
-    oe_order_.assign(oe_order.data_ptr<int64_t>(), oe_order.data_ptr<int64_t>() + oe_order.numel());
-    if (oe_order_.size() == 1 && oe_order_[0] < 0) oe_order_.clear();
-    oe_pos_ = json_integer<int64_t>(meta.at("oe_pos"), "oe_pos");
-    std::istringstream(meta.at("rng").get<std::string>()) >> rng_;
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(torch_rng);
-    }
-    epochs_done_ = json_integer<int64_t>(meta.at("epochs_done"), "epochs_done");
-    global_step_ = json_integer<int64_t>(meta.at("global_step"), "global_step");
-    best_map_ = meta.at("best_map").get<double>();
-    history_.clear();
-    for (const auto& s : meta.at("history")) history_.push_back(stats_from_json(s));
+    // The metadata is JSON: its parse and field errors name the file once, like torch's errors.
+    with_json_errors([&] { restore_state(archive, file); },
+                     [&](const char* what) {
+                       return fmt::format("checkpoint {} has malformed metadata: {}", file.string(), what);
+                     });
   } catch (const c10::Error& e) {
     throw DataError(fmt::format("checkpoint {} is corrupt or not a training checkpoint: {}", file.string(),
                                 first_line(e.what_without_backtrace())));
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(fmt::format("checkpoint {} has malformed metadata: {}", file.string(), e.what()));
-  } catch (const JsonFieldError& e) {
-    throw DataError(fmt::format("checkpoint {} has malformed metadata: {}", file.string(), e.what()));
   }
 }
 

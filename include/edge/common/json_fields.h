@@ -62,4 +62,18 @@ T read_json_field_or(const nlohmann::json& j, const char* key, T fallback) {
   return fallback;
 }
 
+// read(), with a malformed-JSON error of either kind (nlohmann's parse/type errors or a
+// JsonFieldError) turned into one DataError whose message is describe(what): each reader of a
+// JSON file names the file once, whichever check refused it.
+template <typename Read, typename Describe>
+auto with_json_errors(Read&& read, Describe&& describe) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(describe(e.what()));
+  } catch (const JsonFieldError& e) {
+    throw DataError(describe(e.what()));
+  }
+}
+
 }  // namespace edge

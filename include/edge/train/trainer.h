@@ -105,6 +105,8 @@ class Trainer {
     std::vector<std::pair<std::string, double>> terms;
   };
   void init(int64_t id_train_size, int64_t oe_train_size);
+  // restore_checkpoint's work once the archive is open (its errors are translated there).
+  void restore_state(torch::serialize::InputArchive& archive, const std::filesystem::path& file);
   // One epoch in its phases (flashlight's numbered train steps are the model).
   EpochStats run_epoch();
   ObjectiveParams objective_params(int64_t epoch) const;
