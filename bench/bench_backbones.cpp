@@ -22,10 +22,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -56,45 +56,25 @@ struct Options {
   int64_t num_classes = 8;
 };
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::vector<int64_t> split_ints(const std::string& s) {
-  std::vector<int64_t> out;
-  for (const auto& item : split(s)) out.push_back(std::stoll(item));
-  return out;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--archs") o.archs = split(value());
-    else if (a == "--sizes") o.sizes = split_ints(value());
-    else if (a == "--batches") o.batches = split_ints(value());
-    else if (a == "--threads") o.threads = std::stoi(value());
-    else if (a == "--iters") o.iters = std::stoi(value());
-    else if (a == "--warmup") o.warmup = std::stoi(value());
-    else if (a == "--python") o.python = value();
-    else if (a == "--peer") o.peer = value();
-    else if (a == "--no-python") o.python.clear();
-    else if (a == "--help" || a == "-h") {
-      std::cout << "usage: bench_backbones [--threads N] [--archs a,b] [--sizes 224,56] [--batches 8,32] "
-                   "[--iters N] [--warmup N] [--python PATH | --no-python] [--peer PATH]\n";
-      std::exit(0);
-    } else {
-      throw std::runtime_error("unknown flag " + a);
-    }
+  CLI::App app{"bench_backbones: forward and forward+backward images/s of each backbone, LibTorch vs PyTorch"};
+  app.add_option("--archs", o.archs, "architectures, comma-separated")->delimiter(',');
+  app.add_option("--sizes", o.sizes, "input sizes, comma-separated (one per --batches entry)")->delimiter(',');
+  app.add_option("--batches", o.batches, "batch sizes, comma-separated")->delimiter(',');
+  app.add_option("--threads", o.threads, "intra-op threads of both sides");
+  app.add_option("--iters", o.iters, "timed steps per figure");
+  app.add_option("--warmup", o.warmup, "untimed steps before them");
+  app.add_option("--python", o.python, "the peer's interpreter (needs torch, torchvision)");
+  app.add_option("--peer", o.peer, "backbones_peer.py");
+  app.add_flag_callback("--no-python", [&o] { o.python.clear(); }, "this project's figures only");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    throw std::runtime_error(e.what());
   }
   if (o.sizes.size() != o.batches.size()) throw std::runtime_error("--sizes and --batches need the same length");
   if (o.threads < 1 || o.iters < 1 || o.warmup < 0) throw std::runtime_error("bad --threads / --iters / --warmup");
