@@ -74,6 +74,17 @@ TEST(DatasetReaders, MatVariableHoldingFewerBytesThanItDeclaresIsRefused) {
   EXPECT_NE(msg.find("(truncated or corrupt file)"), std::string::npos) << msg;
 }
 
+// A cell array whose header declares an impossible size: matio's calloc of it fails (NULL, as
+// glibc returns, and ASan with allocator_may_return_null=1) and the read is one line.
+TEST(DatasetReaders, MatVariableDeclaringAnImpossibleSizeIsRefused) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
+  const auto finding = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "mat" /
+                       "crash-d13eeca36f29c3fb6400566894799f46d3dba5d7";
+  const auto msg = error_message([&] { edge::data::read_voc_mat(finding); });
+  EXPECT_NE(msg.find("crash-d13eeca36f29c3fb6400566894799f46d3dba5d7"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+}
+
 TEST(DatasetReaders, CocoOrdersCategoriesByIdAndDropsUnlabelledImages) {
   const Dataset d = edge::data::open_dataset("coco", root(), "train");
   EXPECT_EQ(d.class_names, (std::vector<std::string>{"person", "car", "dog"}));
