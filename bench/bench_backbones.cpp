@@ -32,6 +32,7 @@
 
 #include "edge/model/backbone.h"
 #include "edge/model/multilabel_net.h"
+#include "support/cli_parse.h"
 #include "support/peer_process.h"
 #include "support/sample_stats.h"
 
@@ -68,14 +69,7 @@ Options parse(int argc, char** argv) {
   app.add_option("--python", o.python, "the peer's interpreter (needs torch, torchvision)");
   app.add_option("--peer", o.peer, "backbones_peer.py");
   app.add_flag_callback("--no-python", [&o] { o.python.clear(); }, "this project's figures only");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    std::exit(0);
-  } catch (const CLI::ParseError& e) {
-    throw std::runtime_error(e.what());
-  }
+  edge::bench::parse_cli(app, argc, argv);
   if (o.sizes.size() != o.batches.size()) throw std::runtime_error("--sizes and --batches need the same length");
   if (o.threads < 1 || o.iters < 1 || o.warmup < 0) throw std::runtime_error("bad --threads / --iters / --warmup");
   return o;

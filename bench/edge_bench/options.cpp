@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "edge/model/compute_mode.h"
+#include "support/cli_parse.h"
 
 namespace edge::bench::edge_bench {
 
@@ -32,14 +33,7 @@ Options parse(int argc, char** argv) {
   // Internal: how this program re-runs itself as the worker of one of its sides.
   app.add_option("--worker", o.worker)->group("");
   app.add_option("--spec", o.spec)->group("");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::cout << app.help();
-    std::exit(0);
-  } catch (const CLI::ParseError& e) {
-    throw std::runtime_error(e.what());
-  }
+  edge::bench::parse_cli(app, argc, argv);
   if (o.threads < 1 || o.steps < 1 || o.repeats < 1 || o.eval_images < 1 || o.scores < 2 || o.metric_repeats < 1 ||
       o.sessions < 1)
     throw std::runtime_error("counts must be positive");
