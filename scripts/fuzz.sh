@@ -16,8 +16,7 @@ seconds="${1:-600}"
 shift || true
 
 bash scripts/sanitize.sh --configure
-export ASAN_OPTIONS="${ASAN_OPTIONS:-alloc_dealloc_mismatch=0:detect_odr_violation=0:detect_leaks=0:allocator_may_return_null=1}"  # sanitize.sh says why
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+source scripts/sanitizer_options.sh
 cmake --build build-sanitize --target edge_fuzz -j"$(nproc)"
 
 targets=("$@")

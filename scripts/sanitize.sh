@@ -20,16 +20,6 @@ cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DEDGE_FUZZ=ON -DEDGE_BUILD_BENCH=OFF >/dev/null
 [ "${1:-}" = --configure ] && exit 0
 
-# Suppressions, each about code that is not ours:
-# - alloc_dealloc_mismatch=0: LibTorch (not instrumented) frees with operator delete what its
-#   inline headers, compiled into our instrumented objects, allocated with new[] (and back).
-# - detect_odr_violation=0: libtorch_cpu and the sanitizer runtime both define a few globals.
-# - detect_leaks=0: LibTorch's and oneDNN's process-lifetime caches (kernel registries,
-#   thread pools) are never freed by design.
-# - allocator_may_return_null=1: matio callocs the sizes a damaged .mat file declares (2^64-142
-#   bytes, say) and checks for NULL, as glibc's calloc returns for an impossible size; ASan's
-#   default is to abort there instead, which would report matio's correct handling as a crash.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-alloc_dealloc_mismatch=0:detect_odr_violation=0:detect_leaks=0:allocator_may_return_null=1}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+source scripts/sanitizer_options.sh
 cmake --build build-sanitize --target edge_unit_tests edge_fuzz_replay edge -j"$(nproc)"
 ctest --test-dir build-sanitize -L unit -j"$(nproc)" --timeout 1200 --output-on-failure
