@@ -28,9 +28,14 @@ fuzz_one() {
   local t=$1 work=build-sanitize/corpus/$1 crashes=build-sanitize/crashes/$1 log=build-sanitize/fuzz-$1.log rc
   mkdir -p "$work" "$crashes"
   cp -n tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+  # Extra read-only seeds: python3-scipy's .mat test files (MATLAB-written v4/v5/v7, both byte
+  # orders, cells, structs, sparse, compressed) where installed.
+  local seeds=()
+  local scipy_mat=/usr/lib/python3/dist-packages/scipy/io/matlab/tests/data
+  if [ "$t" = mat ] && [ -d "$scipy_mat" ]; then seeds+=("$scipy_mat"); fi
   local start=$SECONDS
   set +e
-  EDGE_FUZZ_TARGET=$t build-sanitize/tests/edge_fuzz "$work" -max_total_time="$seconds" -timeout=30 \
+  EDGE_FUZZ_TARGET=$t build-sanitize/tests/edge_fuzz "$work" "${seeds[@]}" -max_total_time="$seconds" -timeout=30 \
     -rss_limit_mb=4096 -artifact_prefix="$crashes/" -print_final_stats=1 > "$log" 2>&1
   rc=$?
   set -e

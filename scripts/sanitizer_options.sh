@@ -5,8 +5,5 @@
 # - detect_odr_violation=0: libtorch_cpu and the sanitizer runtime both define a few globals.
 # - detect_leaks=0: LibTorch's and oneDNN's process-lifetime caches (kernel registries,
 #   thread pools) are never freed by design.
-# - allocator_may_return_null=1: matio callocs the sizes a damaged .mat file declares (2^64-142
-#   bytes, say) and checks for NULL, as glibc's calloc returns for an impossible size; ASan's
-#   default is to abort there instead, which would report matio's correct handling as a crash.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-alloc_dealloc_mismatch=0:detect_odr_violation=0:detect_leaks=0:allocator_may_return_null=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-alloc_dealloc_mismatch=0:detect_odr_violation=0:detect_leaks=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

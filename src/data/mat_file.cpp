@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "data/mat_structure.h"
 #include "edge/common/error.h"
 #include "edge/data/readers.h"
 
@@ -18,6 +19,7 @@ namespace edge::data::detail {
 
 MatFile::MatFile(const std::filesystem::path& path) : path_(path), mat_(nullptr) {
   if (!std::filesystem::is_regular_file(path)) throw DataError(fmt::format("{} not found", path.string()));
+  check_mat_structure(path);  // before matio allocates what the file's tags declare
   mat_ = Mat_Open(path.c_str(), MAT_ACC_RDONLY);
   if (!mat_) throw DataError(fmt::format("{}: not a readable MATLAB .mat file (v5 or v7.3)", path.string()));
 }
