@@ -15,7 +15,7 @@ struct MatArray {
   std::vector<int64_t> dims;
   std::vector<double> values;        // numeric classes, column-major
   std::vector<uint8_t> bytes;        // uint8 variables only (kept exact and compact)
-  std::vector<std::u32string> rows;  // char matrices: one string per row
+  std::vector<std::u32string> rows;  // char matrices: one string per row (none when empty)
   bool is_uint8 = false;
   bool is_char = false;
 

@@ -121,6 +121,9 @@ Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems, 
   const auto list = mat.read("Imlist");
   if (!list || !list->is_char)
     throw DataError(fmt::format("{}: expected a char matrix 'Imlist' of image paths", mat_file.string()));
+  if (list->rows.empty())
+    throw DataError(fmt::format("{}: 'Imlist' is {} and holds no image paths (expected one per row)", mat_file.string(),
+                                fmt::join(list->dims, "x")));
   const auto labels_var = mat.read("labels");
   const int64_t n = static_cast<int64_t>(list->rows.size());
   const int64_t C = static_cast<int64_t>(voc_class_names().size());

@@ -87,6 +87,19 @@ TEST(DatasetReaders, MatVariableDeclaringAnImpossibleSizeIsRefused) {
   EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
 }
 
+// Found by the mat fuzzer: an empty char matrix declaring ~10^9 rows of 0 columns made the
+// reader allocate 30 GB of empty strings (and 5 such inputs took 800 MB and 2 s each natively).
+// An empty Imlist holds no paths and is refused in one line.
+TEST(DatasetReaders, MatEmptyImlistWithAHugeRowCountIsRefusedWithoutAllocatingRows) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
+  for (const char* name : {"crash-ac8f78de09b246b11eefb4119487c125bec4fae9", "slow-unit-50ed9d88823f4b4fdf93a43353a28adb75dc96d3"}) {
+    const auto finding = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "mat" / name;
+    const auto msg = error_message([&] { edge::data::read_voc_mat(finding); });
+    EXPECT_NE(msg.find(std::string(name) + ": 'Imlist' is "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("x0 and holds no image paths (expected one per row)"), std::string::npos) << msg;
+  }
+}
+
 TEST(DatasetReaders, CocoOrdersCategoriesByIdAndDropsUnlabelledImages) {
   const Dataset d = edge::data::open_dataset("coco", root(), "train");
   EXPECT_EQ(d.class_names, (std::vector<std::string>{"person", "car", "dog"}));
