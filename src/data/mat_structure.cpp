@@ -157,7 +157,7 @@ class MatrixWalk {
     }
     const uint64_t n = element_count(element(left, kMaxDimsBytes, "dimensions"));
     (void)element(left, 0, "name");
-    if (mat_class == 1) {  // cell
+    if (mat_class == 1 || mat_class == 16) {  // cell; function handle (matio reads it as a cell)
       children(n, left, depth);
     } else if (mat_class == 2 || mat_class == 3) {  // struct, object (its class name first)
       if (mat_class == 3) (void)element(left, 0, "class name");

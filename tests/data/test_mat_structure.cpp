@@ -122,6 +122,18 @@ TEST(MatStructure, ANameDeclaringMoreThanTheFileIsRefusedBeforeMatioAllocates) {
   EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
 }
 
+// Found by the mat fuzzer after the check above landed: a function handle (class 16), which
+// matio reads as a cell array, declaring 956,213,874 values in 176 bytes; matio allocated 7.6 GB.
+TEST(MatStructure, AFunctionHandleDeclaringMoreValuesThanItHoldsIsRefused) {
+  const auto finding = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "mat" /
+                       "oom-15756981f0974b4813e21dfb057c23af5e2bf034";
+  const auto msg = error_message([&] { check_mat_structure(finding); });
+  EXPECT_NE(msg.find("oom-15756981f0974b4813e21dfb057c23af5e2bf034: variable 1 (at byte 128) is corrupt: it declares "
+                     "956213874 cells or fields but holds 128 bytes"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(MatStructure, CellsNestedDeeperThan32AreRefused) {
   edge::test::TempDir dir;
   EXPECT_EQ(error_message([&] { check_mat_structure(write(dir.path() / "ok.mat", v5_file(nested_cells(31)))); }),
