@@ -143,7 +143,9 @@ class MatrixWalk {
 
   // A miMATRIX element's contents: `size` bytes, nested `depth` deep.
   void matrix(uint64_t size, int depth) {
-    if (size == 0) return;  // an empty cell or struct field is a bare tag
+    // An empty cell or struct field is a bare tag. A variable is not: matio reads a 0-byte
+    // top-level matrix's flags, dimensions and name from the bytes after it (a fuzz finding).
+    if (size == 0 && depth > 1) return;
     if (depth > kMaxNesting) malformed(fmt::format("its cells or fields nest more than {} deep", kMaxNesting));
     uint64_t left = size;
     const Element flags = element(left, 8, "array flags");

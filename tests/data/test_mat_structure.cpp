@@ -134,6 +134,18 @@ TEST(MatStructure, AFunctionHandleDeclaringMoreValuesThanItHoldsIsRefused) {
       << msg;
 }
 
+// Found by the mat fuzzer: a variable whose miMATRIX tag declares 0 bytes; matio read the next
+// bytes as its flags and dimensions (-1 x 199 uint32) and asked for 3.4 TB.
+TEST(MatStructure, AnEmptyTopLevelMatrixIsRefused) {
+  const auto finding = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "mat" /
+                       "crash-0b8662d1236e3835c6dcd2d7d31585950cc9bcca";
+  const auto msg = error_message([&] { check_mat_structure(finding); });
+  EXPECT_NE(msg.find("crash-0b8662d1236e3835c6dcd2d7d31585950cc9bcca: variable 1 (at byte 128) is corrupt: its array "
+                     "flags element is missing (0 bytes left)"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(MatStructure, CellsNestedDeeperThan32AreRefused) {
   edge::test::TempDir dir;
   EXPECT_EQ(error_message([&] { check_mat_structure(write(dir.path() / "ok.mat", v5_file(nested_cells(31)))); }),
