@@ -66,11 +66,11 @@ std::optional<MatArray> MatFile::read(const std::string& name) const {
   if (var->class_type == MAT_C_CHAR) {
     // Char matrices are [rows, cols] column-major; v5 stores UTF-16 code units, some
     // writers UTF-8 / uint8 bytes.
-    // An empty one (R x 0; found by the mat fuzzer: R near 10^9 asked for 30 GB of empty strings)
-    // holds no rows: nothing in the file backs R.
+    // An empty one (R x 0 or 0 x C) holds no rows: nothing in the file backs R or C (found by
+    // the mat fuzzer: R near 10^9 asked for 30 GB of empty strings, C near 10^9 built one 3 GB row).
     out.is_char = true;
     const int64_t rows = out.dims.empty() || n == 0 ? 0 : out.dims[0];
-    const int64_t cols = out.dims.size() < 2 ? 0 : out.dims[1];
+    const int64_t cols = out.dims.size() < 2 || n == 0 ? 0 : out.dims[1];
     out.rows.assign(static_cast<size_t>(rows), std::u32string(static_cast<size_t>(cols), U' '));
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c) {
