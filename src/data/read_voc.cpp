@@ -128,9 +128,12 @@ Dataset read_voc_mat(const std::filesystem::path& mat_file, Problems* problems, 
   const int64_t n = static_cast<int64_t>(list->rows.size());
   const int64_t C = static_cast<int64_t>(voc_class_names().size());
   if (labels_var) {
-    const bool shape_ok = labels_var->dims.size() == 2 && labels_var->dims[0] == n && labels_var->dims[1] == C;
+    // A char 'labels' has the right dims but no numbers (a mat fuzzer finding read past them).
+    const bool shape_ok = labels_var->dims.size() == 2 && labels_var->dims[0] == n && labels_var->dims[1] == C &&
+                          !labels_var->is_char && labels_var->numel() == static_cast<size_t>(n * C);
     if (!shape_ok)
-      throw DataError(fmt::format("{}: 'labels' is {}, expected [{}, {}] (one row per Imlist entry)", mat_file.string(),
+      throw DataError(fmt::format("{}: 'labels' is a {} {}, expected a numeric [{}, {}] (one row per Imlist entry)",
+                                  mat_file.string(), labels_var->is_char ? "char" : "numeric",
                                   fmt::join(labels_var->dims, "x"), n, C));
   }
   const auto base = mat_file.parent_path();

@@ -102,6 +102,17 @@ TEST(DatasetReaders, MatEmptyImlistWithAHugeRowCountIsRefusedWithoutAllocatingRo
   }
 }
 
+// Found by the mat fuzzer (UBSan): 'labels' as a char matrix of the right dims was read as
+// numbers past the end of an empty vector.
+TEST(DatasetReaders, MatCharLabelsAreRefused) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
+  const auto finding = edge::test::fixtures_dir() / ".." / "fuzz" / "corpus" / "mat" /
+                       "crash-363dc593be66868dc1017b262a4f87bbd38fe376";
+  const auto msg = error_message([&] { edge::data::read_voc_mat(finding); });
+  EXPECT_NE(msg.find("crash-363dc593be66868dc1017b262a4f87bbd38fe376: 'labels' is a char "), std::string::npos) << msg;
+  EXPECT_NE(msg.find(", expected a numeric ["), std::string::npos) << msg;
+}
+
 TEST(DatasetReaders, CocoOrdersCategoriesByIdAndDropsUnlabelledImages) {
   const Dataset d = edge::data::open_dataset("coco", root(), "train");
   EXPECT_EQ(d.class_names, (std::vector<std::string>{"person", "car", "dog"}));
