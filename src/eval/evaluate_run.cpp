@@ -222,9 +222,12 @@ class Extractor {
   const ExtractedSet& of(const EvalSet& set, const std::string& split) {
     if (auto it = extracted_.find(&set); it != extracted_.end()) return it->second;
     const model::ComputeMode& mode = run_.mode;
-    // The compute mode is part of the key: bf16 and the folded BatchNorms round differently.
+    // The compute mode is part of the key: bf16, the folded BatchNorms and their layout round differently.
+    const bool blocked = model::preferred_folded_layout(mode, train::model_device(run_.model)) ==
+                         model::FoldedLayout::Blocked;
     const std::string arithmetic = std::string(mode.bf16 ? "; bf16 autocast" : "; fp32") +
-                                   (mode.is_reference() ? "" : "; BatchNorm folded");
+                                   (mode.is_reference() ? "" : blocked ? "; BatchNorm folded, blocked layout"
+                                                                       : "; BatchNorm folded");
     const CacheKey key{run_.checkpoint_hash, dataset_, split, set.transform() + arithmetic, set.content_hash()};
     ExtractedSet e = cache_.get(key, [&] {
       model::AutocastScope autocast(mode.bf16);  // the features come back as float32

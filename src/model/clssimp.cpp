@@ -24,13 +24,13 @@ torch::Tensor ClsSimpImpl::hidden(const torch::Tensor& pooled) {
   return folded_way1_.active() ? folded_way1_(pooled).relu_() : way1->forward(pooled);
 }
 
-void ClsSimpImpl::fold_batch_norm(const ComputeMode* mode) {
+void ClsSimpImpl::fold_batch_norm(const FoldTarget* target) {
   folded_way1_.clear();
-  if (!mode) return;
+  if (!target) return;
   const auto& bn = *way1->ptr(1)->as<nn::BatchNorm1d>();
   if (bn.options.track_running_stats())
     folded_way1_.fold(*way1->ptr(0)->as<nn::Linear>(), bn.weight, bn.bias, bn.running_mean, bn.running_var,
-                      bn.options.eps(), *mode);
+                      bn.options.eps(), *target);
 }
 
 torch::Tensor ClsSimpImpl::classify(const torch::Tensor& h) { return cls->forward(h); }

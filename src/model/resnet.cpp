@@ -43,6 +43,13 @@ torch::Tensor downsample_forward(nn::Sequential& downsample, const torch::Tensor
   return bn->forward(conv2d(*conv, x));
 }
 
+// The shortcut of a folded block: its folded downsample, the unfolded one (on dense input:
+// BatchNorm has no MKLDNN kernel), or the identity.
+torch::Tensor folded_shortcut(const FoldedLayer& folded_down, nn::Sequential& downsample, const torch::Tensor& x) {
+  if (folded_down.active()) return folded_down(x);
+  return downsample ? downsample->forward(to_strided(x)) : x;
+}
+
 }  // namespace
 
 void init_resnet_convs(nn::Module& module) {
@@ -58,12 +65,13 @@ BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride
   if (stride != 1 || in_planes != planes) downsample = register_module("downsample", downsample_branch(in_planes, planes, stride));
 }
 
-torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  if (folded1_.active()) {  // inference with BatchNorm folded (bn_folding.h)
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& input) {
+  if (folded1_.active()) {
+    const torch::Tensor& x = input;  // inference with BatchNorm folded (bn_folding.h)
     torch::Tensor out = folded2_(folded1_(x).relu_());
-    out += folded_down_.active() ? folded_down_(x) : downsample ? downsample->forward(x) : x;
-    return out.relu_();
+    return add_shortcut_(out, folded_shortcut(folded_down_, downsample, x)).relu_();
   }
+  const torch::Tensor x = to_strided(input);  // after a folded block (blocked layout) in inference
   // relu(bn1(conv1 x)), then relu(bn2(conv2 .) + identity): torchvision's BasicBlock, with the
   // BatchNorm + add + ReLU passes fused for channels-last training (batch_norm_relu.h).
   // Strided convolutions take the GEMM weight gradient where it is faster (gemm_weight_grad_conv.h).
@@ -71,10 +79,10 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
   return batch_norm_relu(*bn2, conv2(out), downsample ? downsample_forward(downsample, x) : x);
 }
 
-void BasicBlockImpl::fold_batch_norm(const ComputeMode* mode) {
-  fold_or_clear(folded1_, conv1, bn1, mode);
-  fold_or_clear(folded2_, conv2, bn2, mode);
-  fold_or_clear_downsample(folded_down_, downsample, mode);
+void BasicBlockImpl::fold_batch_norm(const FoldTarget* target) {
+  fold_or_clear(folded1_, conv1, bn1, target);
+  fold_or_clear(folded2_, conv2, bn2, target);
+  fold_or_clear_downsample(folded_down_, downsample, target);
   if (!folded2_.active()) folded1_.clear();  // all or nothing: forward checks folded1_
 }
 
@@ -89,35 +97,36 @@ BottleneckImpl::BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride
   if (stride != 1 || in_planes != out) downsample = register_module("downsample", downsample_branch(in_planes, out, stride));
 }
 
-torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  if (folded1_.active()) {  // inference with BatchNorm folded (bn_folding.h)
+torch::Tensor BottleneckImpl::forward(const torch::Tensor& input) {
+  if (folded1_.active()) {
+    const torch::Tensor& x = input;  // inference with BatchNorm folded (bn_folding.h)
     torch::Tensor out = folded3_(folded2_(folded1_(x).relu_()).relu_());
-    out += folded_down_.active() ? folded_down_(x) : downsample ? downsample->forward(x) : x;
-    return out.relu_();
+    return add_shortcut_(out, folded_shortcut(folded_down_, downsample, x)).relu_();
   }
+  const torch::Tensor x = to_strided(input);  // after a folded block (blocked layout) in inference
   torch::Tensor out = batch_norm_relu(*bn1, conv1(x));
   out = batch_norm_relu(*bn2, conv2d(*conv2, out));
   return batch_norm_relu(*bn3, conv3(out), downsample ? downsample_forward(downsample, x) : x);
 }
 
-void BottleneckImpl::fold_batch_norm(const ComputeMode* mode) {
-  fold_or_clear(folded1_, conv1, bn1, mode);
-  fold_or_clear(folded2_, conv2, bn2, mode);
-  fold_or_clear(folded3_, conv3, bn3, mode);
-  fold_or_clear_downsample(folded_down_, downsample, mode);
+void BottleneckImpl::fold_batch_norm(const FoldTarget* target) {
+  fold_or_clear(folded1_, conv1, bn1, target);
+  fold_or_clear(folded2_, conv2, bn2, target);
+  fold_or_clear(folded3_, conv3, bn3, target);
+  fold_or_clear_downsample(folded_down_, downsample, target);
   if (!folded2_.active() || !folded3_.active()) folded1_.clear();  // all or nothing: forward checks folded1_
 }
 
-void fold_or_clear(FoldedLayer& out, const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const ComputeMode* mode) {
-  if (mode) fold_conv_bn(out, conv, bn, *mode);
+void fold_or_clear(FoldedLayer& out, const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const FoldTarget* target) {
+  if (target) fold_conv_bn(out, conv, bn, *target);
   else out.clear();
 }
 
-void fold_or_clear_downsample(FoldedLayer& out, const nn::Sequential& downsample, const ComputeMode* mode) {
+void fold_or_clear_downsample(FoldedLayer& out, const nn::Sequential& downsample, const FoldTarget* target) {
   out.clear();
-  if (!mode) return;
+  if (!target) return;
   const auto [conv, bn] = downsample_parts(downsample);
-  if (conv) fold_conv_bn(out, nn::Conv2d(conv), nn::BatchNorm2d(bn), *mode);
+  if (conv) fold_conv_bn(out, nn::Conv2d(conv), nn::BatchNorm2d(bn), *target);
 }
 
 ResNetOptions ResNetOptions::depth(int64_t depth) {
@@ -162,9 +171,9 @@ torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == in_channels_, "ResNet: expected input [B, ", in_channels_,
               ", H, W], got ", x.sizes());
   torch::Tensor h = maxpool(folded_stem_.active() ? folded_stem_(x).relu_() : batch_norm_relu(*bn1, conv1(x)));
-  return layer4->forward(layer3->forward(layer2->forward(layer1->forward(h))));
+  return to_strided(layer4->forward(layer3->forward(layer2->forward(layer1->forward(h)))));
 }
 
-void ResNetImpl::fold_batch_norm(const ComputeMode* mode) { fold_or_clear(folded_stem_, conv1, bn1, mode); }
+void ResNetImpl::fold_batch_norm(const FoldTarget* target) { fold_or_clear(folded_stem_, conv1, bn1, target); }
 
 }  // namespace edge::model

@@ -29,9 +29,9 @@ torch::Tensor SmallResNetImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == in_channels(),
               "SmallResNet: expected input [B, ", in_channels(), ", H, W], got ", x.sizes());
   torch::Tensor h = folded_stem_.active() ? folded_stem_(x).relu_() : batch_norm_relu(*bn1, conv1(x));
-  return layer3->forward(layer2->forward(layer1->forward(h)));
+  return to_strided(layer3->forward(layer2->forward(layer1->forward(h))));
 }
 
-void SmallResNetImpl::fold_batch_norm(const ComputeMode* mode) { fold_or_clear(folded_stem_, conv1, bn1, mode); }
+void SmallResNetImpl::fold_batch_norm(const FoldTarget* target) { fold_or_clear(folded_stem_, conv1, bn1, target); }
 
 }  // namespace edge::model

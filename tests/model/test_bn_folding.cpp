@@ -55,22 +55,96 @@ TEST_P(BnFolding, Fp32FoldedEqualsUnfoldedUpToRoundingAndScopeRestores) {
   const torch::Tensor x = torch::randn({3, net->config().in_channels, size, size});
   torch::NoGradGuard no_grad;
   const torch::Tensor before = net->forward(x);
-  for (const bool cl : {false, true}) {
-    const ComputeMode mode{false, cl};
-    torch::Tensor folded;
-    {
-      FoldedInference scope(*net, mode);
-      folded = net->forward(to_input_format(x, mode));
+  for (const FoldedLayout layout : {FoldedLayout::Strided, FoldedLayout::Blocked})
+    for (const bool cl : {false, true}) {
+      const ComputeMode mode{false, cl};
+      torch::Tensor folded;
+      {
+        FoldedInference scope(*net, FoldTarget{mode, layout});
+        folded = net->forward(to_input_format(x, mode));
+      }
+      const std::string what = std::string(layout == FoldedLayout::Blocked ? "blocked" : "strided") +
+                               (cl ? ", channels-last input" : ", NCHW input");
+      EXPECT_FALSE(folded.is_mkldnn()) << what;
+      EXPECT_LT(max_rel_diff(folded, before), 1e-4) << what;
+      EXPECT_GT((folded - before).abs().max().item<double>(), 0.0)
+          << what << ": identical to the bit, the folded path did not run";
     }
-    EXPECT_LT(max_rel_diff(folded, before), 1e-4) << "channels_last " << cl;
-    EXPECT_GT((folded - before).abs().max().item<double>(), 0.0)
-        << "identical to the bit: the folded path did not run";
-  }
   // Closed scope: the unfolded arithmetic again, bit for bit.
   EXPECT_TRUE(torch::equal(net->forward(x), before));
 }
 
+TEST_P(BnFolding, Bf16FoldedInEitherLayoutIsCloseToFp32) {
+  EDGE_SKIP_IF_BF16_CONVOLUTIONS_UNAVAILABLE();
+  MultiLabelNet net = trained_looking_net(GetParam());
+  const int64_t size = GetParam() == "small_resnet" ? 56 : 64;
+  const torch::Tensor x = torch::randn({3, net->config().in_channels, size, size});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor before = net->forward(x);
+  for (const FoldedLayout layout : {FoldedLayout::Strided, FoldedLayout::Blocked}) {
+    const ComputeMode mode{true, true};
+    torch::Tensor folded;
+    {
+      AutocastScope autocast(true);
+      FoldedInference scope(*net, FoldTarget{mode, layout});
+      folded = net->forward(to_input_format(x, mode)).to(torch::kFloat32);
+    }
+    EXPECT_LT(max_rel_diff(folded, before), 5e-2) << (layout == FoldedLayout::Blocked ? "blocked" : "strided");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Archs, BnFolding, ::testing::Values("small_resnet", "resnet18", "resnet50"));
+
+// One folded conv -> BN in each layout against the eval-mode pair it replaces.
+TEST(FoldedLayer, BlockedConvolutionReturnsAnMkldnnTensorEqualToTheStridedFold) {
+  if (!at::hasMKLDNN()) GTEST_SKIP() << "LibTorch without oneDNN";
+  torch::manual_seed(5);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(8, 16, 3).stride(2).padding(1).bias(false));
+  torch::nn::BatchNorm2d bn(16);
+  torch::NoGradGuard no_grad;
+  bn->weight.uniform_(0.5, 1.5);
+  bn->bias.uniform_(-0.3, 0.3);
+  bn->running_mean.uniform_(-0.5, 0.5);
+  bn->running_var.uniform_(0.3, 2.0);
+  bn->eval();
+  const torch::Tensor x = torch::randn({2, 8, 15, 15});
+  const torch::Tensor expected = bn->forward(conv->forward(x));
+  FoldedLayer strided, blocked;
+  fold_conv_bn(strided, conv, bn, FoldTarget{ComputeMode{}, FoldedLayout::Strided});
+  fold_conv_bn(blocked, conv, bn, FoldTarget{ComputeMode{}, FoldedLayout::Blocked});
+  ASSERT_FALSE(strided.blocked());
+  ASSERT_TRUE(blocked.blocked());
+  const torch::Tensor from_dense = blocked(x), from_mkldnn = blocked(x.to_mkldnn());
+  ASSERT_TRUE(from_dense.is_mkldnn());
+  ASSERT_TRUE(from_mkldnn.is_mkldnn());
+  EXPECT_EQ(to_strided(from_dense).sizes(), expected.sizes());
+  EXPECT_LT(max_rel_diff(to_strided(from_dense), expected), 1e-5);
+  EXPECT_TRUE(torch::equal(to_strided(from_dense), to_strided(from_mkldnn)));
+  EXPECT_LT(max_rel_diff(strided(x), expected), 1e-5);
+  blocked.clear();
+  EXPECT_FALSE(blocked.active());
+  EXPECT_FALSE(blocked.blocked());
+}
+
+TEST(FoldedLayer, ShortcutAddsAcrossLayoutsAndToStridedLeavesDenseTensorsAlone) {
+  if (!at::hasMKLDNN()) GTEST_SKIP() << "LibTorch without oneDNN";
+  const torch::Tensor a = torch::randn({2, 16, 5, 5}), b = torch::randn({2, 16, 5, 5});
+  const torch::Tensor sum = a + b;
+  for (const bool out_blocked : {false, true})
+    for (const bool shortcut_blocked : {false, true}) {
+      torch::Tensor out = out_blocked ? a.to_mkldnn() : a.clone();
+      add_shortcut_(out, shortcut_blocked ? b.to_mkldnn() : b);
+      EXPECT_EQ(out.is_mkldnn(), out_blocked);
+      EXPECT_TRUE(torch::allclose(to_strided(out), sum)) << out_blocked << shortcut_blocked;
+    }
+  EXPECT_TRUE(to_strided(a).is_same(a));
+}
+
+TEST(FoldedLayer, PreferredLayoutIsBlockedOnACpuWithOneDnnAndStridedOnCuda) {
+  EXPECT_EQ(preferred_folded_layout(ComputeMode{false, true}, torch::kCPU),
+            at::hasMKLDNN() ? FoldedLayout::Blocked : FoldedLayout::Strided);
+  EXPECT_EQ(preferred_folded_layout(ComputeMode{true, true}, torch::Device(torch::kCUDA, 0)), FoldedLayout::Strided);
+}
 
 TEST(BnFoldingScope, RefusesANetworkInTrainingMode) {
   MultiLabelNet net = trained_looking_net("small_resnet");

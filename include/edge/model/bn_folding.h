@@ -9,6 +9,12 @@
 // parameters. The reference compute mode (fp32 NCHW) never folds: its evaluation stays
 // bit-identical to earlier versions. Modules that cannot fold (DenseNet, MobileNetV2) run
 // unchanged inside a scope.
+//
+// On a CPU the folded convolutions run in oneDNN's blocked layout (FoldedLayout::Blocked):
+// weights reordered once when the scope opens, activations kept as MKLDNN tensors from the
+// first folded convolution to the end of the backbone, with no reorder between layers. This is
+// what torch.jit.optimize_for_inference makes of a frozen fp32 model; measured faster than
+// channels-last for evaluation in fp32 (AVX2 and AVX-512 kernels) and bf16 (BENCHMARKS.md).
 #pragma once
 
 #include <torch/nn.h>
@@ -17,43 +23,74 @@
 
 namespace edge::model {
 
+// How folded convolutions store weights and activations.
+enum class FoldedLayout {
+  Strided,  // dense tensors in the compute mode's memory format (NCHW or channels-last)
+  Blocked,  // oneDNN's blocked layout: MKLDNN weight and activation tensors (CPU only)
+};
+
+// What a fold produces: the mode's dtype, in `layout`.
+struct FoldTarget {
+  ComputeMode mode;
+  FoldedLayout layout = FoldedLayout::Strided;
+};
+
+// The layout folded inference uses for `mode` on `device`: Blocked on a CPU whose LibTorch has
+// oneDNN, Strided elsewhere (CUDA, builds without oneDNN).
+FoldedLayout preferred_folded_layout(const ComputeMode& mode, const torch::Device& device);
+
+// x as a dense (strided) tensor: MKLDNN tensors leave the blocked layout, others pass unchanged.
+// Backbones return their feature map through this, so nothing after them sees MKLDNN tensors.
+torch::Tensor to_strided(const torch::Tensor& x);
+
+// out += shortcut for a residual block whose branches may differ in layout (a block after an
+// unfolded one receives a dense input while its folded branch gives an MKLDNN tensor).
+torch::Tensor& add_shortcut_(torch::Tensor& out, const torch::Tensor& shortcut);
+
 // conv (or linear) -> BatchNorm, folded into one layer for inference.
 class FoldedLayer {
  public:
-  // Folds `conv` and `bn` (eval statistics) in the dtype and memory format of `mode`.
+  // Folds `conv` and `bn` (eval statistics) in the dtype and layout of `target`.
   void fold(const torch::nn::Conv2dImpl& conv, const torch::Tensor& bn_weight, const torch::Tensor& bn_bias,
-            const torch::Tensor& running_mean, const torch::Tensor& running_var, double eps, const ComputeMode& mode);
+            const torch::Tensor& running_mean, const torch::Tensor& running_var, double eps, const FoldTarget& target);
+  // A linear layer stays dense whatever target.layout says (its input is a pooled [B, D]).
   void fold(const torch::nn::LinearImpl& linear, const torch::Tensor& bn_weight, const torch::Tensor& bn_bias,
-            const torch::Tensor& running_mean, const torch::Tensor& running_var, double eps, const ComputeMode& mode);
+            const torch::Tensor& running_mean, const torch::Tensor& running_var, double eps, const FoldTarget& target);
   void clear();
   bool active() const { return weight_.defined(); }
-  // conv2d / linear with the folded weight and bias.
+  bool blocked() const { return blocked_; }
+  // conv2d / linear with the folded weight and bias. A blocked convolution takes a dense or an
+  // MKLDNN input and returns an MKLDNN tensor (see to_strided).
   torch::Tensor operator()(const torch::Tensor& x) const;
 
  private:
   torch::Tensor weight_, bias_;
   bool conv_ = false;
+  bool blocked_ = false;
+  at::ScalarType dtype_ = at::kFloat;
   std::vector<int64_t> stride_, padding_, dilation_;
   int64_t groups_ = 1;
 };
 
 // Folds conv `c` -> BatchNorm2d `bn` into `out` (no-op when the BN keeps no running statistics).
 void fold_conv_bn(FoldedLayer& out, const torch::nn::Conv2d& c, const torch::nn::BatchNorm2d& bn,
-                  const ComputeMode& mode);
+                  const FoldTarget& target);
 
 // A module whose conv -> BN pairs can be folded (see above).
 class BatchNormFoldable {
  public:
   virtual ~BatchNormFoldable() = default;
-  // Folds with the module's current parameters in `mode`, or drops the folded copies (nullptr).
-  virtual void fold_batch_norm(const ComputeMode* mode) = 0;
+  // Folds with the module's current parameters for `target`, or drops the folded copies (nullptr).
+  virtual void fold_batch_norm(const FoldTarget* target) = 0;
 };
 
 // For its lifetime, every BatchNormFoldable module in `net` (itself included) runs folded.
 // Only for eval mode under no-grad; the network must not be trained inside the scope.
 class FoldedInference {
  public:
+  // In preferred_folded_layout(mode, device of net's parameters).
   FoldedInference(torch::nn::Module& net, const ComputeMode& mode);
+  FoldedInference(torch::nn::Module& net, const FoldTarget& target);
   ~FoldedInference();
   FoldedInference(const FoldedInference&) = delete;
   FoldedInference& operator=(const FoldedInference&) = delete;

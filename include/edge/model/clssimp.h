@@ -22,7 +22,7 @@ class ClsSimpImpl : public torch::nn::Module, public BatchNormFoldable {
   torch::Tensor classify(const torch::Tensor& hidden);
   // The last Linear (hidden -> C), whose weight and bias some OOD scores read (ViM, GradNorm).
   const torch::nn::Linear& classifier() const { return cls; }
-  void fold_batch_norm(const ComputeMode* mode) override;  // way1's Linear -> BatchNorm1d
+  void fold_batch_norm(const FoldTarget* target) override;  // way1's Linear -> BatchNorm1d
 
  private:
   torch::nn::Sequential way1{nullptr};

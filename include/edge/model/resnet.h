@@ -17,7 +17,7 @@ class BasicBlockImpl : public torch::nn::Module, public BatchNormFoldable {
   static constexpr int64_t kExpansion = 1;
   BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride);
   torch::Tensor forward(const torch::Tensor& x);
-  void fold_batch_norm(const ComputeMode* mode) override;
+  void fold_batch_norm(const FoldTarget* target) override;
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
@@ -32,7 +32,7 @@ class BottleneckImpl : public torch::nn::Module, public BatchNormFoldable {
   static constexpr int64_t kExpansion = 4;
   BottleneckImpl(int64_t in_planes, int64_t planes, int64_t stride);
   torch::Tensor forward(const torch::Tensor& x);
-  void fold_batch_norm(const ComputeMode* mode) override;
+  void fold_batch_norm(const FoldTarget* target) override;
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
@@ -59,7 +59,7 @@ class ResNetImpl : public BackboneImpl, public BatchNormFoldable {
   int64_t in_channels() const override { return in_channels_; }
   int64_t out_channels() const override { return out_channels_; }
   std::vector<std::string> classifier_prefixes() const override { return {"fc."}; }
-  void fold_batch_norm(const ComputeMode* mode) override;  // the stem; blocks fold themselves
+  void fold_batch_norm(const FoldTarget* target) override;  // the stem; blocks fold themselves
 
  private:
   torch::nn::Conv2d conv1{nullptr};
@@ -71,11 +71,11 @@ class ResNetImpl : public BackboneImpl, public BatchNormFoldable {
 };
 TORCH_MODULE(ResNet);
 
-// Folds or clears (mode nullptr) the conv -> BN pair `out` (helper of fold_batch_norm).
+// Folds or clears (target nullptr) the conv -> BN pair `out` (helper of fold_batch_norm).
 void fold_or_clear(FoldedLayer& out, const torch::nn::Conv2d& conv, const torch::nn::BatchNorm2d& bn,
-                   const ComputeMode* mode);
+                   const FoldTarget* target);
 // torchvision's downsample branch Sequential(conv1x1, BatchNorm2d), folded or cleared.
-void fold_or_clear_downsample(FoldedLayer& out, const torch::nn::Sequential& downsample, const ComputeMode* mode);
+void fold_or_clear_downsample(FoldedLayer& out, const torch::nn::Sequential& downsample, const FoldTarget* target);
 
 // torchvision's ResNet initialisation: Kaiming-normal (fan_out, ReLU) for every conv of
 // `module`; BatchNorm keeps weight 1, bias 0.

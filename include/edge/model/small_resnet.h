@@ -24,7 +24,7 @@ class SmallResNetImpl : public BackboneImpl, public BatchNormFoldable {
   torch::Tensor forward(const torch::Tensor& x) override;
   int64_t in_channels() const override { return conv1->options.in_channels(); }
   int64_t out_channels() const override { return out_channels_; }
-  void fold_batch_norm(const ComputeMode* mode) override;  // the stem; blocks fold themselves
+  void fold_batch_norm(const FoldTarget* target) override;  // the stem; blocks fold themselves
 
  private:
   torch::nn::Conv2d conv1{nullptr};
