@@ -324,3 +324,31 @@ TEST(TransformPipeline, EvalPresetIsDeterministicResizeAndGrayBecomesRgb) {
 }
 
 }  // namespace
+
+namespace {
+
+// fashion-lt's scale-shift normalisation, fused into one loop, against the three ATen passes
+// it replaces (copy_, mul_, sub_): every one of the 256 values and a batch-shaped input, bit for bit.
+TEST(TransformPipeline, ScaleShiftNormalizeIsBitIdenticalToTheAtenPasses) {
+  edge::data::Transform t;
+  t.name = "scale-shift";
+  t.normalization = edge::data::Normalization::ScaleShift;
+  const torch::Tensor all = torch::arange(256, torch::kInt32).to(torch::kUInt8).view({1, 16, 16});
+  const torch::Tensor batch = torch::randint(0, 256, {3, 1, 37, 41}, torch::kUInt8);
+  for (const auto& [mean, std] : {std::pair{0.5, 0.5}, std::pair{0.2860, 0.3530}}) {  // fashion-lt's, and others
+    t.mean = {mean};
+    t.std = {std};
+    const double scale = 1.0 / (255.0 * std), shift = mean / std;
+    for (const torch::Tensor& img : {all, batch, batch.transpose(2, 3)}) {
+      const torch::Tensor expected = torch::empty(img.sizes(), torch::kFloat32).copy_(img).mul_(scale).sub_(shift);
+      const torch::Tensor got = t.normalize(img);
+      ASSERT_EQ(got.sizes(), img.sizes());
+      EXPECT_TRUE(torch::equal(got, expected)) << img.sizes() << " mean " << mean << " std " << std;
+    }
+  }
+  torch::Tensor out = torch::empty({1, 16, 16}, torch::kFloat32);
+  EXPECT_TRUE(t.normalize(all, out).is_same(out));
+  EXPECT_THROW(t.normalize(all, torch::empty({1, 16, 15}, torch::kFloat32)), c10::Error);
+}
+
+}  // namespace
