@@ -16,7 +16,8 @@ void print_table(const std::vector<Side>& sides);
 // How the best peer was chosen: the training race, the frozen model's layout race and score
 // check, and numpy's agreement with sklearn.
 void print_peer_choices(const RunInfo& info);
-// Sustained training GFLOP/s of each side against the measured GEMM peak of its precision.
+// Sustained training and evaluation GFLOP/s of each side against the measured GEMM peak of its
+// precision, and what 1.5x the best peer would take.
 void print_flops(const Options& o, const std::vector<Side>& sides, const RunInfo& info);
 // The per-round ratios of `edge` against the peers; prints them and returns the last line.
 std::string print_ratios(std::vector<Side>& sides);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <utility>
 
 #include "edge/common/allocator.h"
 #include "support/sample_stats.h"
@@ -40,10 +41,14 @@ void run_phase(std::vector<Side*> sides, const std::string& request, const std::
 
 }  // namespace
 
-Side* find_side(std::vector<Side>& sides, const std::string& name) {
-  for (Side& s : sides)
+const Side* find_side(const std::vector<Side>& sides, const std::string& name) {
+  for (const Side& s : sides)
     if (s.name == name) return &s;
   return nullptr;
+}
+
+Side* find_side(std::vector<Side>& sides, const std::string& name) {
+  return const_cast<Side*>(find_side(std::as_const(sides), name));
 }
 
 double gemm_gflops(torch::ScalarType dtype) {

@@ -68,6 +68,8 @@ struct RunInfo {
   GemmPeaks peaks;
 };
 
+// The side called `name`, or nullptr.
+const Side* find_side(const std::vector<Side>& sides, const std::string& name);
 Side* find_side(std::vector<Side>& sides, const std::string& name);
 
 // The environment every `best` process gets: the C++ side's mallopt settings as glibc tunables
