@@ -75,7 +75,7 @@ int main(int argc, char** argv) try {
   if (run.config.dataset.substr(0, run.config.dataset.find(':')) != edge::data::kFashionLtName)
     throw std::runtime_error(fmt::format("--checkpoint {}: expected a fashion-lt run, got dataset {}", o.checkpoint,
                                          run.config.dataset));
-  if (edge::model::preferred_folded_layout(run.config.compute_mode(), torch::kCPU) != FoldedLayout::Blocked)
+  if (edge::model::preferred_folded_layout(torch::kCPU) != FoldedLayout::Blocked)
     throw std::runtime_error("this LibTorch has no oneDNN: there is no blocked layout to compare");
   edge::data::FashionLtOptions data = run.config.data;
   data.resolve_default_paths();

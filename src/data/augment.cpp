@@ -69,32 +69,6 @@ std::pair<int64_t, int64_t> scale_span(int64_t lo, int64_t len, int64_t full, in
   return {a, b - a};
 }
 
-// fashion-lt's historical arithmetic, out = float(x) * scale - shift with both scalars and every
-// product rounded to float32: what out.copy_(x).mul_(scale).sub_(shift) computes (ATen casts a
-// double scalar to the float tensor's type), kept so that its inputs keep their bits, in one
-// pass instead of three and without ATen's per-call cost (paid per image by the loader).
-// The product and the difference run in separate loops over each chunk, so that no compiler
-// can contract them into a fused multiply-add (which would round once, not twice).
-torch::Tensor scale_shift_normalize(const torch::Tensor& img_u8, double scale, double shift, torch::Tensor out) {
-  TORCH_CHECK(img_u8.defined() && img_u8.scalar_type() == torch::kUInt8,
-              "normalize: expected a uint8 image, got ", img_u8.defined() ? img_u8.sizes() : c10::IntArrayRef{});
-  if (!out.defined()) out = torch::empty(img_u8.sizes(), torch::kFloat32);
-  TORCH_CHECK(out.scalar_type() == torch::kFloat32 && out.is_contiguous() && out.sizes() == img_u8.sizes(),
-              "normalize: expected a contiguous float output of ", img_u8.sizes(), ", got ", out.sizes());
-  const torch::Tensor src = img_u8.contiguous();
-  const uint8_t* s = src.data_ptr<uint8_t>();
-  float* d = out.data_ptr<float>();
-  const float a = static_cast<float>(scale), b = static_cast<float>(shift);
-  constexpr int64_t kChunk = 1024;  // stays in L1 between the two loops
-  const int64_t n = src.numel();
-  for (int64_t lo = 0; lo < n; lo += kChunk) {
-    const int64_t hi = std::min(n, lo + kChunk);
-    for (int64_t i = lo; i < hi; ++i) d[i] = static_cast<float>(s[i]) * a;
-    for (int64_t i = lo; i < hi; ++i) d[i] -= b;
-  }
-  return out;
-}
-
 }  // namespace
 
 torch::Tensor Transform::apply_u8(const torch::Tensor& img_u8, SampleRng& rng) const {
@@ -142,7 +116,8 @@ torch::Tensor Transform::normalize(const torch::Tensor& img_u8, torch::Tensor ou
   if (normalization == Normalization::Torchvision) return to_normalized_float(img_u8, mean, std, std::move(out));
   TORCH_CHECK(mean.size() == 1 && std.size() == 1, "Transform ", name,
               ": the scale-shift normalisation takes one mean and one std, got ", mean.size(), " and ", std.size());
-  return scale_shift_normalize(img_u8, 1.0 / (255.0 * std[0]), mean[0] / std[0], std::move(out));
+  // fashion-lt's historical arithmetic, kept operation for operation so its inputs keep their bits.
+  return to_scale_shifted_float(img_u8, 1.0 / (255.0 * std[0]), mean[0] / std[0], std::move(out));
 }
 
 std::vector<int64_t> Transform::output_shape(int64_t channels) const {

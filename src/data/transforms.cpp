@@ -368,15 +368,25 @@ torch::Tensor rgb_to_gray(const torch::Tensor& img_u8) {
   return out;
 }
 
+namespace {
+
+// `out` (allocated when undefined) checked as the float32, contiguous output of `img_u8`'s sizes.
+torch::Tensor float_output(const torch::Tensor& img_u8, torch::Tensor out, const char* fn) {
+  if (!out.defined()) out = torch::empty(img_u8.sizes(), torch::kFloat32);
+  TORCH_CHECK(out.scalar_type() == torch::kFloat32 && out.is_contiguous() && out.sizes() == img_u8.sizes(), fn,
+              ": expected a contiguous float output of ", img_u8.sizes(), ", got ", out.sizes());
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor to_normalized_float(const torch::Tensor& img_u8, const std::vector<double>& mean,
                                   const std::vector<double>& std, torch::Tensor out) {
   check_image(img_u8, "to_normalized_float");
   const int64_t C = img_u8.size(0), HW = img_u8.size(1) * img_u8.size(2);
   TORCH_CHECK((mean.size() == 1 || int64_t(mean.size()) == C) && mean.size() == std.size(),
               "to_normalized_float: expected 1 or ", C, " mean/std values, got ", mean.size(), "/", std.size());
-  if (!out.defined()) out = torch::empty(img_u8.sizes(), torch::kFloat32);
-  TORCH_CHECK(out.scalar_type() == torch::kFloat32 && out.is_contiguous() && out.sizes() == img_u8.sizes(),
-              "to_normalized_float: expected a contiguous float output of ", img_u8.sizes(), ", got ", out.sizes());
+  out = float_output(img_u8, std::move(out), "to_normalized_float");
   const torch::Tensor src = img_u8.contiguous();
   const uint8_t* s = src.data_ptr<uint8_t>();
   float* d = out.data_ptr<float>();
@@ -385,6 +395,26 @@ torch::Tensor to_normalized_float(const torch::Tensor& img_u8, const std::vector
     const float m = static_cast<float>(mean[mean.size() == 1 ? 0 : size_t(c)]);
     const float sd = static_cast<float>(std[std.size() == 1 ? 0 : size_t(c)]);
     for (int64_t i = c * HW; i < (c + 1) * HW; ++i) d[i] = (static_cast<float>(s[i]) / 255.0f - m) / sd;
+  }
+  return out;
+}
+
+torch::Tensor to_scale_shifted_float(const torch::Tensor& img_u8, double scale, double shift, torch::Tensor out) {
+  TORCH_CHECK(img_u8.defined() && img_u8.scalar_type() == torch::kUInt8, "to_scale_shifted_float: expected a uint8 "
+              "tensor, got ", img_u8.defined() ? img_u8.sizes() : c10::IntArrayRef{});
+  out = float_output(img_u8, std::move(out), "to_scale_shifted_float");
+  const torch::Tensor src = img_u8.contiguous();
+  const uint8_t* s = src.data_ptr<uint8_t>();
+  float* d = out.data_ptr<float>();
+  const float a = static_cast<float>(scale), b = static_cast<float>(shift);
+  // The product and the difference in separate loops over each chunk, so that no compiler can
+  // contract them into a fused multiply-add (which would round once, not twice).
+  constexpr int64_t kChunk = 1024;  // stays in L1 between the two loops
+  const int64_t n = src.numel();
+  for (int64_t lo = 0; lo < n; lo += kChunk) {
+    const int64_t hi = std::min(n, lo + kChunk);
+    for (int64_t i = lo; i < hi; ++i) d[i] = static_cast<float>(s[i]) * a;
+    for (int64_t i = lo; i < hi; ++i) d[i] -= b;
   }
   return out;
 }

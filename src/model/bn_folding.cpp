@@ -35,15 +35,9 @@ torch::Tensor to_blocked(const torch::Tensor& x, at::ScalarType dtype) {
   return x.to_mkldnn(dtype);
 }
 
-torch::Device parameter_device(torch::nn::Module& net) {
-  const auto params = net.parameters();
-  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
-}
-
 }  // namespace
 
-FoldedLayout preferred_folded_layout(const ComputeMode& mode, const torch::Device& device) {
-  (void)mode;
+FoldedLayout preferred_folded_layout(const torch::Device& device) {
   return device.is_cpu() && at::hasMKLDNN() ? FoldedLayout::Blocked : FoldedLayout::Strided;
 }
 
@@ -123,7 +117,7 @@ void fold_conv_bn(FoldedLayer& out, const torch::nn::Conv2d& c, const torch::nn:
 }
 
 FoldedInference::FoldedInference(torch::nn::Module& net, const ComputeMode& mode)
-    : FoldedInference(net, FoldTarget{mode, preferred_folded_layout(mode, parameter_device(net))}) {}
+    : FoldedInference(net, FoldTarget{mode, preferred_folded_layout(parameter_device(net))}) {}
 
 FoldedInference::FoldedInference(torch::nn::Module& net, const FoldTarget& target) {
   TORCH_CHECK(!net.is_training(), "FoldedInference: expected a network in eval mode");

@@ -69,6 +69,11 @@ void to_channels_last(torch::nn::Module& module) {
     if (b.dim() == 4) b.set_data(exactly_channels_last(b));
 }
 
+torch::Device parameter_device(const torch::nn::Module& module) {
+  const auto params = module.parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
 torch::Tensor to_input_format(const torch::Tensor& x, const ComputeMode& mode) {
   return mode.channels_last && x.dim() == 4 ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
 }

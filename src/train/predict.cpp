@@ -10,8 +10,7 @@
 namespace edge::train {
 
 torch::Device model_device(model::MultiLabelNet& model) {
-  const auto params = model->parameters();
-  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  return model::parameter_device(*model);
 }
 
 void for_each_eval_batch(model::MultiLabelNet& model, const data::Dataset& set, const data::Transform& transform,

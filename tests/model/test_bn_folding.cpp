@@ -141,9 +141,9 @@ TEST(FoldedLayer, ShortcutAddsAcrossLayoutsAndToStridedLeavesDenseTensorsAlone) 
 }
 
 TEST(FoldedLayer, PreferredLayoutIsBlockedOnACpuWithOneDnnAndStridedOnCuda) {
-  EXPECT_EQ(preferred_folded_layout(ComputeMode{false, true}, torch::kCPU),
+  EXPECT_EQ(preferred_folded_layout(torch::kCPU),
             at::hasMKLDNN() ? FoldedLayout::Blocked : FoldedLayout::Strided);
-  EXPECT_EQ(preferred_folded_layout(ComputeMode{true, true}, torch::Device(torch::kCUDA, 0)), FoldedLayout::Strided);
+  EXPECT_EQ(preferred_folded_layout(torch::Device(torch::kCUDA, 0)), FoldedLayout::Strided);
 }
 
 TEST(BnFoldingScope, RefusesANetworkInTrainingMode) {

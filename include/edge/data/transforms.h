@@ -64,4 +64,11 @@ torch::Tensor rgb_to_gray(const torch::Tensor& img_u8);
 torch::Tensor to_normalized_float(const torch::Tensor& img_u8, const std::vector<double>& mean,
                                   const std::vector<double>& std, torch::Tensor out = {});
 
+// float32 x * scale - shift with both scalars cast to float32 and the product rounded before
+// the difference, for a uint8 tensor of any shape: what out.copy_(x).mul_(scale).sub_(shift)
+// computes (ATen casts a double scalar to the float tensor's type), in one pass instead of three
+// and without ATen's per-call cost (paid per image by the loader). Writes into `out` (float,
+// same sizes, contiguous) if given.
+torch::Tensor to_scale_shifted_float(const torch::Tensor& img_u8, double scale, double shift, torch::Tensor out = {});
+
 }  // namespace edge::data

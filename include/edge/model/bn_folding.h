@@ -35,9 +35,9 @@ struct FoldTarget {
   FoldedLayout layout = FoldedLayout::Strided;
 };
 
-// The layout folded inference uses for `mode` on `device`: Blocked on a CPU whose LibTorch has
-// oneDNN, Strided elsewhere (CUDA, builds without oneDNN).
-FoldedLayout preferred_folded_layout(const ComputeMode& mode, const torch::Device& device);
+// The layout folded inference uses on `device` (in either precision): Blocked on a CPU whose
+// LibTorch has oneDNN, Strided elsewhere (CUDA, builds without oneDNN).
+FoldedLayout preferred_folded_layout(const torch::Device& device);
 
 // x as a dense (strided) tensor: MKLDNN tensors leave the blocked layout, others pass unchanged.
 // Backbones return their feature map through this, so nothing after them sees MKLDNN tensors.
@@ -88,7 +88,7 @@ class BatchNormFoldable {
 // Only for eval mode under no-grad; the network must not be trained inside the scope.
 class FoldedInference {
  public:
-  // In preferred_folded_layout(mode, device of net's parameters).
+  // In preferred_folded_layout(parameter_device(net)).
   FoldedInference(torch::nn::Module& net, const ComputeMode& mode);
   FoldedInference(torch::nn::Module& net, const FoldTarget& target);
   ~FoldedInference();

@@ -57,6 +57,9 @@ bool parse_channels_last(const std::string& channels_last);
 // the tensors' identities, so an optimiser built before or after still sees them).
 void to_channels_last(torch::nn::Module& module);
 
+// The device of the module's first parameter (CPU for a module without parameters).
+torch::Device parameter_device(const torch::nn::Module& module);
+
 // The network input in the mode's memory format.
 torch::Tensor to_input_format(const torch::Tensor& x, const ComputeMode& mode);
 
