@@ -67,13 +67,11 @@ void FoldedLayer::fold(const torch::nn::Conv2dImpl& conv, const torch::Tensor& b
   padding_ = torch::IntArrayRef(*padding).vec();
   dilation_ = torch::IntArrayRef(conv.options.dilation()).vec();
   groups_ = conv.options.groups();
-  dtype_ = mode.bf16 ? torch::kBFloat16 : torch::kFloat32;
   bias_ = in_mode(b, mode);
   if (target.layout == FoldedLayout::Blocked && w.is_cpu()) {
     // Reordered once into the layout oneDNN's convolution wants for these strides and paddings.
-    weight_ = at::mkldnn_reorder_conv2d_weight(w.to(dtype_).contiguous().to_mkldnn(), padding_, stride_, dilation_,
-                                               groups_);
-    blocked_ = true;
+    const torch::Tensor dense = w.to(mode.bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
+    weight_ = at::mkldnn_reorder_conv2d_weight(dense.to_mkldnn(), padding_, stride_, dilation_, groups_);
   } else {
     weight_ = in_mode(w, mode);
   }
@@ -97,12 +95,12 @@ void FoldedLayer::fold(const torch::nn::LinearImpl& linear, const torch::Tensor&
 void FoldedLayer::clear() {
   weight_ = torch::Tensor();
   bias_ = torch::Tensor();
-  blocked_ = false;
 }
 
 torch::Tensor FoldedLayer::operator()(const torch::Tensor& x) const {
-  if (blocked_)
-    return at::mkldnn_convolution(to_blocked(x, dtype_), weight_, bias_, padding_, stride_, dilation_, groups_);
+  if (blocked())
+    return at::mkldnn_convolution(to_blocked(x, weight_.scalar_type()), weight_, bias_, padding_, stride_, dilation_,
+                                  groups_);
   return conv_ ? torch::conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_)
                : torch::linear(x, weight_, bias_);
 }

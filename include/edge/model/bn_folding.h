@@ -58,7 +58,7 @@ class FoldedLayer {
             const torch::Tensor& running_mean, const torch::Tensor& running_var, double eps, const FoldTarget& target);
   void clear();
   bool active() const { return weight_.defined(); }
-  bool blocked() const { return blocked_; }
+  bool blocked() const { return weight_.defined() && weight_.is_mkldnn(); }
   // conv2d / linear with the folded weight and bias. A blocked convolution takes a dense or an
   // MKLDNN input and returns an MKLDNN tensor (see to_strided).
   torch::Tensor operator()(const torch::Tensor& x) const;
@@ -66,8 +66,6 @@ class FoldedLayer {
  private:
   torch::Tensor weight_, bias_;
   bool conv_ = false;
-  bool blocked_ = false;
-  at::ScalarType dtype_ = at::kFloat;
   std::vector<int64_t> stride_, padding_, dilation_;
   int64_t groups_ = 1;
 };
