@@ -75,8 +75,6 @@ int main(int argc, char** argv) try {
   if (run.config.dataset.substr(0, run.config.dataset.find(':')) != edge::data::kFashionLtName)
     throw std::runtime_error(fmt::format("--checkpoint {}: expected a fashion-lt run, got dataset {}", o.checkpoint,
                                          run.config.dataset));
-  if (edge::model::preferred_folded_layout(torch::kCPU) != FoldedLayout::Blocked)
-    throw std::runtime_error("this LibTorch has no oneDNN: there is no blocked layout to compare");
   edge::data::FashionLtOptions data = run.config.data;
   data.resolve_default_paths();
   edge::data::FashionLtParts parts;
@@ -84,6 +82,10 @@ int main(int argc, char** argv) try {
   const edge::data::Benchmark b = edge::data::build_fashion_lt(data, parts);
   const edge::data::Transform t = edge::data::fashion_lt_transform();
   const auto mode = run.config.compute_mode();
+  if (edge::model::preferred_folded_layout(torch::kCPU, mode) != FoldedLayout::Blocked)
+    throw std::runtime_error(fmt::format("--checkpoint {}: its {} mode has no blocked layout on this CPU and LibTorch "
+                                         "(oneDNN missing, or bf16 without AVX-512)",
+                                         o.checkpoint, mode.bf16 ? "bf16" : "fp32"));
   std::cout << fmt::format("Folded inference, blocked vs strided layout (bench/bench_folded_layout)\nCPU: {}; {} "
                            "threads; run {} ({}, {}); batch {}\n\n",
                            edge::bench::cpu_name(), o.threads, o.checkpoint, mode.bf16 ? "bf16" : "fp32",

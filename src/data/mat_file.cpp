@@ -9,6 +9,7 @@
 #include "edge/data/readers.h"
 
 #if EDGE_HAVE_MATIO
+#include <dlfcn.h>
 #include <matio.h>
 
 namespace edge::data {
@@ -17,9 +18,27 @@ bool mat_files_supported() { return true; }
 
 namespace edge::data::detail {
 
+namespace {
+
+// HDF5 prints a stack of diagnostics to stderr for every failed call unless told not to; a
+// damaged v7.3 file would bury the reader's one-line error under them. matio links HDF5 when it
+// reads v7.3, so the switch is looked up in the process rather than linking HDF5 here.
+// H5Eset_auto2(H5E_DEFAULT = 0, no handler, no data), as HDF5's own H5Eset_auto2 docs describe.
+void silence_hdf5_diagnostics() {
+  static const bool done = [] {
+    using SetAuto = int (*)(int64_t, void*, void*);
+    if (auto* set_auto = reinterpret_cast<SetAuto>(dlsym(RTLD_DEFAULT, "H5Eset_auto2"))) set_auto(0, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
 MatFile::MatFile(const std::filesystem::path& path) : path_(path), mat_(nullptr) {
   if (!std::filesystem::is_regular_file(path)) throw DataError(fmt::format("{} not found", path.string()));
   check_mat_structure(path);  // before matio allocates what the file's tags declare
+  silence_hdf5_diagnostics();
   mat_ = Mat_Open(path.c_str(), MAT_ACC_RDONLY);
   if (!mat_) throw DataError(fmt::format("{}: not a readable MATLAB .mat file (v5 or v7.3)", path.string()));
 }

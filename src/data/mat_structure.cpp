@@ -363,6 +363,44 @@ void check_v4(const std::filesystem::path& path, std::ifstream& in, uint64_t fil
   }
 }
 
+// A v7.3 file is HDF5 behind MATLAB's 512-byte user block. HDF5 reads a truncated file's
+// superblock and then fails deep inside with a multi-line diagnostic, so the end-of-file
+// address the superblock declares is checked here first (HDF5 File Format Specification 3.0,
+// section II.A: superblock versions 0-1 and 2-3).
+void check_v73(const std::filesystem::path& path, std::ifstream& in, uint64_t file_size) {
+  constexpr uint64_t kUserBlock = 512;
+  static constexpr unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  std::array<unsigned char, 96> sb{};
+  in.seekg(static_cast<std::streamoff>(kUserBlock));
+  in.read(reinterpret_cast<char*>(sb.data()), sb.size());
+  const auto got = static_cast<uint64_t>(in.gcount());
+  if (got < 12 || std::memcmp(sb.data(), kSignature, sizeof kSignature) != 0)
+    throw DataError(fmt::format("{}: MATLAB v7.3 header but no HDF5 superblock at byte {} (truncated or corrupt file)",
+                                path.string(), kUserBlock));
+  const unsigned version = sb[8];
+  if (version > 3) return;  // a newer format: HDF5's own checks
+  const unsigned offset_size = version <= 1 ? sb[13] : sb[9];
+  // Where the base address lies: after 24 bytes (v0), 28 (v1: indexed storage K + reserved), 12 (v2-3).
+  const uint64_t base_at = version == 0 ? 24 : version == 1 ? 28 : 12;
+  // v0-1: base, free-space info, end of file; v2-3: base, superblock extension, end of file.
+  const uint64_t eof_at = base_at + 2 * offset_size;
+  if ((offset_size != 2 && offset_size != 4 && offset_size != 8) || got < eof_at + offset_size)
+    throw DataError(fmt::format("{}: HDF5 superblock (MATLAB v7.3) shorter than its fields (truncated or corrupt file)",
+                                path.string()));
+  auto address = [&](uint64_t at) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < offset_size; ++i) v |= static_cast<uint64_t>(sb[at + i]) << (8 * i);  // little-endian
+    return v;
+  };
+  // HDF5 itself refuses a file shorter than this address (H5F__super_read compares it with the
+  // file's size, the user block included), so the same comparison is made here.
+  const uint64_t eof = address(eof_at);
+  const bool undefined = eof == (offset_size == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * offset_size)) - 1);
+  if (!undefined && eof > file_size)
+    throw DataError(fmt::format("{}: MATLAB v7.3 (HDF5) file declares {} bytes but holds {} (truncated or corrupt file)",
+                                path.string(), eof, file_size));
+}
+
 }  // namespace
 
 void check_mat_structure(const std::filesystem::path& path) {
@@ -377,7 +415,7 @@ void check_mat_structure(const std::filesystem::path& path) {
     const bool swap = big;  // this project builds for little-endian hosts only
     const auto version = static_cast<uint16_t>(static_cast<unsigned char>(header[swap ? 125 : 124]) |
                                                static_cast<unsigned char>(header[swap ? 124 : 125]) << 8);
-    if (version == 0x0200) return;  // v7.3: an HDF5 file
+    if (version == 0x0200) return check_v73(path, in, file_size);
     check_v5(path, in, file_size, swap);
   } else {
     in.clear();

@@ -13,7 +13,8 @@ namespace edge::data::detail {
 // element, a variable's dimensions or its name declare more bytes than the file holds (inside
 // a compressed variable: more than its stream inflates to, or than deflate can expand its
 // bytes to), or variables nest more than 32 deep. Reads only the tags of uncompressed
-// variables; inflates compressed ones once. v7.3 files are left to HDF5's own checks.
+// variables; inflates compressed ones once. Of a v7.3 (HDF5) file, checks that the file holds
+// the bytes its superblock declares; the rest is left to HDF5's own checks.
 void check_mat_structure(const std::filesystem::path& path);
 
 }  // namespace edge::data::detail

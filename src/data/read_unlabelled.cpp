@@ -53,7 +53,11 @@ Dataset read_idx_images(const std::filesystem::path& idx_file, const std::string
 Dataset read_svhn_mat(const std::filesystem::path& mat_file, const std::string& name) {
   const detail::MatFile mat(mat_file);
   const auto x = mat.read("X");
-  if (!x || !x->is_uint8 || x->dims.size() != 4 || x->dims[2] != 3)
+  if (!x)
+    throw DataError(fmt::format("{}: no readable variable 'X' (expected uint8 [H, W, 3, N], SVHN format; "
+                                "missing, or a damaged file)",
+                                mat_file.string()));
+  if (!x->is_uint8 || x->dims.size() != 4 || x->dims[2] != 3)
     throw DataError(fmt::format("{}: expected a uint8 variable 'X' of size [H, W, 3, N] (SVHN format)",
                                 mat_file.string()));
   const int64_t h = x->dims[0], w = x->dims[1], n = x->dims[3];

@@ -223,7 +223,7 @@ class Extractor {
     if (auto it = extracted_.find(&set); it != extracted_.end()) return it->second;
     const model::ComputeMode& mode = run_.mode;
     // The compute mode is part of the key: bf16, the folded BatchNorms and their layout round differently.
-    const bool blocked = model::preferred_folded_layout(train::model_device(run_.model)) ==
+    const bool blocked = model::preferred_folded_layout(train::model_device(run_.model), mode) ==
                          model::FoldedLayout::Blocked;
     const std::string arithmetic = std::string(mode.bf16 ? "; bf16 autocast" : "; fp32") +
                                    (mode.is_reference() ? "" : blocked ? "; BatchNorm folded, blocked layout"

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "conv_options.h"
+#include "edge/common/cpu_features.h"
 
 namespace edge::model {
 
@@ -37,8 +38,11 @@ torch::Tensor to_blocked(const torch::Tensor& x, at::ScalarType dtype) {
 
 }  // namespace
 
-FoldedLayout preferred_folded_layout(const torch::Device& device) {
-  return device.is_cpu() && at::hasMKLDNN() ? FoldedLayout::Blocked : FoldedLayout::Strided;
+FoldedLayout preferred_folded_layout(const torch::Device& device, const ComputeMode& mode) {
+  if (!device.is_cpu() || !at::hasMKLDNN()) return FoldedLayout::Strided;
+  // LibTorch checks the hardware, not a oneDNN cap, before it makes a bf16 MKLDNN tensor.
+  if (mode.bf16 && !cpu_hardware().avx512) return FoldedLayout::Strided;
+  return FoldedLayout::Blocked;
 }
 
 torch::Tensor to_strided(const torch::Tensor& x) { return x.is_mkldnn() ? x.to_dense() : x; }
@@ -115,7 +119,7 @@ void fold_conv_bn(FoldedLayer& out, const torch::nn::Conv2d& c, const torch::nn:
 }
 
 FoldedInference::FoldedInference(torch::nn::Module& net, const ComputeMode& mode)
-    : FoldedInference(net, FoldTarget{mode, preferred_folded_layout(parameter_device(net))}) {}
+    : FoldedInference(net, FoldTarget{mode, preferred_folded_layout(parameter_device(net), mode)}) {}
 
 FoldedInference::FoldedInference(torch::nn::Module& net, const FoldTarget& target) {
   TORCH_CHECK(!net.is_training(), "FoldedInference: expected a network in eval mode");

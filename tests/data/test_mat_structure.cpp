@@ -2,8 +2,10 @@
 // byte orders; Debian's python3-scipy) and against files that declare more than they hold.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -84,6 +86,58 @@ Bytes zlib_stored(const Bytes& data) {
   }
   for (int shift : {24, 16, 8, 0}) z.push_back(static_cast<uint8_t>(((s << 16) | a) >> shift));
   return z;
+}
+
+// scipy's MATLAB-written v7.3 file (HDF5 behind a 512-byte user block, superblock version 0).
+fs::path scipys_v73_file() {
+  return "/usr/lib/python3/dist-packages/scipy/io/matlab/tests/data/testhdf5_7.4_GLNX86.mat";
+}
+
+Bytes read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A partial download of a v7.3 file: HDF5 printed ~20 lines of diagnostics before the reader's
+// error, which then blamed the variable. Now one line names the file and the missing bytes.
+TEST(MatStructure, AV73FileShorterThanItsSuperblockDeclaresIsRefused) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
+  if (!fs::is_regular_file(scipys_v73_file())) GTEST_SKIP() << "python3-scipy's test data not installed";
+  edge::test::TempDir dir;
+  Bytes b = read_bytes(scipys_v73_file());
+  ASSERT_EQ(b.size(), 4168u);
+  b.resize(3000);
+  const auto cut = write(dir.path() / "test_32x32.mat", b);
+  testing::internal::CaptureStderr();
+  const auto msg = error_message([&] { edge::data::read_svhn_mat(cut, "svhn"); });
+  const std::string printed = testing::internal::GetCapturedStderr();
+  EXPECT_NE(msg.find("test_32x32.mat: MATLAB v7.3 (HDF5) file declares 4168 bytes but holds 3000"), std::string::npos)
+      << msg;
+  EXPECT_EQ(printed, "");
+  b.resize(540);  // the superblock itself cut short (28 of its 96 bytes)
+  EXPECT_NE(error_message([&] { check_mat_structure(write(dir.path() / "short.mat", b)); })
+                .find("short.mat: HDF5 superblock (MATLAB v7.3) shorter than its fields"),
+            std::string::npos);
+  b.resize(512);
+  EXPECT_NE(error_message([&] { check_mat_structure(write(dir.path() / "bare.mat", b)); })
+                .find("bare.mat: MATLAB v7.3 header but no HDF5 superblock at byte 512"),
+            std::string::npos);
+}
+
+// Damage past the superblock is HDF5's to find; its diagnostics must not reach stderr.
+TEST(MatStructure, AV73FileDamagedInsideGivesOneErrorAndNoHdf5Diagnostics) {
+  if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
+  if (!fs::is_regular_file(scipys_v73_file())) GTEST_SKIP() << "python3-scipy's test data not installed";
+  edge::test::TempDir dir;
+  Bytes b = read_bytes(scipys_v73_file());
+  std::fill(b.begin() + 700, b.end(), uint8_t{0xA5});  // the root group and everything after it
+  const auto bad = write(dir.path() / "test_32x32.mat", b);
+  testing::internal::CaptureStderr();
+  const auto msg = error_message([&] { edge::data::read_svhn_mat(bad, "svhn"); });
+  const std::string printed = testing::internal::GetCapturedStderr();
+  EXPECT_NE(msg.find("test_32x32.mat"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  EXPECT_EQ(printed.find("HDF5"), std::string::npos) << printed;
 }
 
 TEST(MatStructure, ScipysTestFilesPassExceptTheOnesScipyRefuses) {

@@ -35,9 +35,11 @@ struct FoldTarget {
   FoldedLayout layout = FoldedLayout::Strided;
 };
 
-// The layout folded inference uses on `device` (in either precision): Blocked on a CPU whose
-// LibTorch has oneDNN, Strided elsewhere (CUDA, builds without oneDNN).
-FoldedLayout preferred_folded_layout(const torch::Device& device);
+// The layout folded inference uses on `device` in `mode`: Blocked on a CPU whose LibTorch has
+// oneDNN, except bf16 on a CPU without AVX-512 (LibTorch 1.13's MKLDNN bf16 tensors need
+// AVX-512 BW, VL and DQ hardware; there bf16 convolutions run in LibTorch's own kernels);
+// Strided elsewhere (CUDA, builds without oneDNN).
+FoldedLayout preferred_folded_layout(const torch::Device& device, const ComputeMode& mode);
 
 // x as a dense (strided) tensor: MKLDNN tensors leave the blocked layout, others pass unchanged.
 // Backbones return their feature map through this, so nothing after them sees MKLDNN tensors.
@@ -86,7 +88,7 @@ class BatchNormFoldable {
 // Only for eval mode under no-grad; the network must not be trained inside the scope.
 class FoldedInference {
  public:
-  // In preferred_folded_layout(parameter_device(net)).
+  // In preferred_folded_layout(parameter_device(net), mode).
   FoldedInference(torch::nn::Module& net, const ComputeMode& mode);
   FoldedInference(torch::nn::Module& net, const FoldTarget& target);
   ~FoldedInference();
