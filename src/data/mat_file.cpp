@@ -23,9 +23,10 @@ namespace {
 // HDF5 prints a stack of diagnostics to stderr for every failed call unless told not to; a
 // damaged v7.3 file would bury the reader's one-line error under them. matio links HDF5 when it
 // reads v7.3, so the switch is looked up in the process rather than linking HDF5 here.
-// H5Eset_auto2(H5E_DEFAULT = 0, no handler, no data), as HDF5's own H5Eset_auto2 docs describe.
+// H5Eset_auto2(H5E_DEFAULT = 0, no handler, no data), as HDF5's own H5Eset_auto2 docs describe;
+// once per thread, since a thread-safe HDF5 (Debian's) keeps one error stack per thread.
 void silence_hdf5_diagnostics() {
-  static const bool done = [] {
+  thread_local const bool done = [] {
     using SetAuto = int (*)(int64_t, void*, void*);
     if (auto* set_auto = reinterpret_cast<SetAuto>(dlsym(RTLD_DEFAULT, "H5Eset_auto2"))) set_auto(0, nullptr, nullptr);
     return true;
