@@ -98,7 +98,7 @@ Bytes read_bytes(const fs::path& path) {
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// A partial download of a v7.3 file: HDF5 printed ~20 lines of diagnostics before the reader's
+// A partial download of a v7.3 file: HDF5 printed ~35 lines of diagnostics before the reader's
 // error, which then blamed the variable. Now one line names the file and the missing bytes.
 TEST(MatStructure, AV73FileShorterThanItsSuperblockDeclaresIsRefused) {
   if (!edge::data::mat_files_supported()) GTEST_SKIP() << "built without matio";
