@@ -73,6 +73,9 @@ void FoldedLayer::fold(const torch::nn::Conv2dImpl& conv, const torch::Tensor& b
   groups_ = conv.options.groups();
   bias_ = in_mode(b, mode);
   if (target.layout == FoldedLayout::Blocked && w.is_cpu()) {
+    TORCH_CHECK(preferred_folded_layout(w.device(), mode) == FoldedLayout::Blocked,
+                "FoldTarget: expected a layout this CPU and LibTorch support (see preferred_folded_layout), got the "
+                "blocked layout in ", mode.bf16 ? "bf16 without AVX-512" : "fp32 without oneDNN");
     // Reordered once into the layout oneDNN's convolution wants for these strides and paddings.
     const torch::Tensor dense = w.to(mode.bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
     weight_ = at::mkldnn_reorder_conv2d_weight(dense.to_mkldnn(), padding_, stride_, dilation_, groups_);

@@ -150,6 +150,17 @@ TEST(FoldedLayer, PreferredLayoutIsBlockedOnACpuWithOneDnnAndStridedOnCuda) {
   EXPECT_EQ(preferred_folded_layout(torch::kCPU, bf16),
             at::hasMKLDNN() && edge::cpu_hardware().avx512 ? FoldedLayout::Blocked : FoldedLayout::Strided);
   EXPECT_EQ(preferred_folded_layout(torch::Device(torch::kCUDA, 0), fp32), FoldedLayout::Strided);
+  if (preferred_folded_layout(torch::kCPU, bf16) == FoldedLayout::Blocked) return;
+  // Asked for anyway, the fold names the reason instead of LibTorch's error from inside oneDNN.
+  MultiLabelNet net = trained_looking_net("small_resnet");
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const std::string msg = edge::test::error_message([&] { FoldedInference scope(*net, FoldTarget{bf16, FoldedLayout::Blocked}); });
+  EXPECT_NE(msg.find("FoldTarget: expected a layout this CPU and LibTorch support"), std::string::npos) << msg;
+  const torch::Tensor x = torch::randn({2, 1, 56, 56});
+  const torch::Tensor unfolded = net->forward(x);
+  { FoldedInference none_yet(*net, FoldTarget{fp32, FoldedLayout::Strided}); }
+  EXPECT_TRUE(torch::equal(net->forward(x), unfolded));  // nothing was left folded
 }
 
 TEST(BnFoldingScope, RefusesANetworkInTrainingMode) {
