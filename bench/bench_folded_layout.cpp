@@ -82,7 +82,7 @@ int main(int argc, char** argv) try {
   const edge::data::Benchmark b = edge::data::build_fashion_lt(data, parts);
   const edge::data::Transform t = edge::data::fashion_lt_transform();
   const auto mode = run.config.compute_mode();
-  if (edge::model::preferred_folded_layout(torch::kCPU, mode) != FoldedLayout::Blocked)
+  if (!edge::model::blocked_layout_available(torch::kCPU, mode))
     throw std::runtime_error(fmt::format("--checkpoint {}: its {} mode has no blocked layout on this CPU and LibTorch "
                                          "(oneDNN missing, or bf16 without AVX-512)",
                                          o.checkpoint, mode.bf16 ? "bf16" : "fp32"));

@@ -38,11 +38,13 @@ torch::Tensor to_blocked(const torch::Tensor& x, at::ScalarType dtype) {
 
 }  // namespace
 
-FoldedLayout preferred_folded_layout(const torch::Device& device, const ComputeMode& mode) {
-  if (!device.is_cpu() || !at::hasMKLDNN()) return FoldedLayout::Strided;
+bool blocked_layout_available(const torch::Device& device, const ComputeMode& mode) {
   // LibTorch checks the hardware, not a oneDNN cap, before it makes a bf16 MKLDNN tensor.
-  if (mode.bf16 && !cpu_hardware().avx512) return FoldedLayout::Strided;
-  return FoldedLayout::Blocked;
+  return device.is_cpu() && at::hasMKLDNN() && (!mode.bf16 || cpu_hardware().avx512);
+}
+
+FoldedLayout preferred_folded_layout(const torch::Device& device, const ComputeMode& mode) {
+  return blocked_layout_available(device, mode) ? FoldedLayout::Blocked : FoldedLayout::Strided;
 }
 
 torch::Tensor to_strided(const torch::Tensor& x) { return x.is_mkldnn() ? x.to_dense() : x; }
@@ -73,8 +75,8 @@ void FoldedLayer::fold(const torch::nn::Conv2dImpl& conv, const torch::Tensor& b
   groups_ = conv.options.groups();
   bias_ = in_mode(b, mode);
   if (target.layout == FoldedLayout::Blocked && w.is_cpu()) {
-    TORCH_CHECK(preferred_folded_layout(w.device(), mode) == FoldedLayout::Blocked,
-                "FoldTarget: expected a layout this CPU and LibTorch support (see preferred_folded_layout), got the "
+    TORCH_CHECK(blocked_layout_available(w.device(), mode),
+                "FoldTarget: expected a layout this CPU and LibTorch support (see blocked_layout_available), got the "
                 "blocked layout in ", mode.bf16 ? "bf16 without AVX-512" : "fp32 without oneDNN");
     // Reordered once into the layout oneDNN's convolution wants for these strides and paddings.
     const torch::Tensor dense = w.to(mode.bf16 ? torch::kBFloat16 : torch::kFloat32).contiguous();
